@@ -1,0 +1,93 @@
+//! What each `api` subcommand does, once the configuration is loaded.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::Application;
+use crate::config::Config;
+use crate::db::{self, migrations, probe};
+
+/// `api serve`: listens until SIGTERM or SIGINT, then drains.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pool = db::lazy_pool(&config.database);
+    let app = Application::build(&config, pool).await?;
+    tracing::info!(
+        address = %app.local_addr(),
+        environment = config.app_env.as_str(),
+        database = %config.database.target,
+        version = env!("CARGO_PKG_VERSION"),
+        startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "listening"
+    );
+    app.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+/// `api migrate`: applies pending migrations and exits; safe to repeat and to run twice
+/// at once (sqlx serialises runs with an advisory lock).
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let pool = db::lazy_pool(&config.database);
+    let report = migrations::run(&pool)
+        .await
+        .map_err(|err| anyhow::anyhow!(describe_migrate_error(&err)))
+        .with_context(|| format!("migrating {}", config.database.target))?;
+    if report.applied.is_empty() {
+        tracing::info!(version = report.current_version, "database schema already up to date");
+    }
+    for (version, description) in &report.applied {
+        tracing::info!(version, description, "applied migration");
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// `api wait-db`: exits 0 as soon as PostgreSQL answers a real query.
+pub async fn wait_db(config: Config, timeout: Duration) -> anyhow::Result<()> {
+    let target = &config.database.target;
+    tracing::info!(database = %target, ?timeout, "waiting for PostgreSQL");
+    let outcome = probe::wait_until_answering(&config.database.connect, timeout, |attempt, reason| {
+        tracing::warn!(database = %target, attempt, reason, "PostgreSQL not answering yet; retrying");
+    })
+    .await
+    .with_context(|| format!("waiting for PostgreSQL at {target}"))?;
+    tracing::info!(
+        database = %target,
+        attempts = outcome.attempts,
+        waited_ms = outcome.elapsed.as_millis() as u64,
+        "PostgreSQL is answering"
+    );
+    Ok(())
+}
+
+fn describe_migrate_error(err: &sqlx::migrate::MigrateError) -> String {
+    match err {
+        sqlx::migrate::MigrateError::Execute(inner) => probe::describe(inner),
+        other => other.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the server");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

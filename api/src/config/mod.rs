@@ -1,0 +1,359 @@
+//! The process environment turned into one typed [`Config`], read once at start.
+//!
+//! Every problem names the variable and what it expects, so a pod that fails to start
+//! says why in its first log line.
+
+mod duration;
+
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+pub use duration::parse_duration;
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the service runs; `dev` relaxes nothing yet, it is reported and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Dev,
+    Test,
+    Staging,
+    Prod,
+}
+
+impl AppEnv {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Test => "test",
+            Self::Staging => "staging",
+            Self::Prod => "prod",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// A `tracing` filter directive such as `info` or `api=debug,sqlx=warn`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub connect: PgConnectOptions,
+    /// `host:port/database`, safe to log (never the password).
+    pub target: String,
+    pub pool_size: u32,
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub app_env: AppEnv,
+    pub log: LogSettings,
+    pub database: DatabaseSettings,
+    pub request_timeout: Duration,
+    pub readiness_timeout: Duration,
+    pub shutdown_grace_period: Duration,
+}
+
+impl Config {
+    /// Reads the real process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map instead of mutating the
+    /// process environment. Empty values count as unset (Kubernetes often injects "").
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&|name| lookup(name).filter(|value| !value.trim().is_empty()));
+        Ok(Self {
+            host: env.parsed("HOST", "an IP address to listen on, such as 0.0.0.0")?
+                .unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            port: env.port("PORT")?.unwrap_or(8000),
+            app_env: env.app_env()?,
+            log: env.log_settings()?,
+            database: env.database()?,
+            request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            readiness_timeout: env.duration("READINESS_TIMEOUT", Duration::from_secs(2))?,
+            shutdown_grace_period: env
+                .duration("SHUTDOWN_GRACE_PERIOD", Duration::from_secs(20))?,
+        })
+    }
+}
+
+/// PostgreSQL NOTICEs ("relation already exists, skipping") are noise at info level.
+fn with_quiet_notices(level: &str) -> String {
+    format!("{level},sqlx::postgres::notice=warn")
+}
+
+/// Typed accessors over a lookup function; each error names its variable.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    fn parsed<T: FromStr>(
+        &self,
+        name: &'static str,
+        expected: &str,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(name)
+            .map(|raw| {
+                raw.trim()
+                    .parse()
+                    .map_err(|_| ConfigError::new(name, format!("expected {expected}, got {raw:?}")))
+            })
+            .transpose()
+    }
+
+    fn port(&self, name: &'static str) -> Result<Option<u16>, ConfigError> {
+        self.parsed(name, "a port number between 0 and 65535")
+    }
+
+    fn duration(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => parse_duration(&raw).map_err(|problem| ConfigError::new(name, problem)),
+        }
+    }
+
+    fn app_env(&self) -> Result<AppEnv, ConfigError> {
+        match self.get("APP_ENV").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("dev" | "development") => Ok(AppEnv::Dev),
+            Some("test") => Ok(AppEnv::Test),
+            Some("staging") => Ok(AppEnv::Staging),
+            Some("prod" | "production") => Ok(AppEnv::Prod),
+            Some(other) => Err(ConfigError::new(
+                "APP_ENV",
+                format!("expected one of dev, test, staging, prod, got {other:?}"),
+            )),
+        }
+    }
+
+    fn log_settings(&self) -> Result<LogSettings, ConfigError> {
+        let format = match self.get("LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref()
+        {
+            None | Some("json") => LogFormat::Json,
+            Some("text" | "pretty") => LogFormat::Text,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("expected json or text, got {other:?}"),
+                ));
+            }
+        };
+        // RUST_LOG (full directives) wins over the simpler LOG_LEVEL, as in most Rust tools.
+        let (variable, filter) = match (self.get("RUST_LOG"), self.get("LOG_LEVEL")) {
+            (Some(directives), _) => ("RUST_LOG", directives),
+            (None, Some(level)) => {
+                let level = level.trim().to_ascii_lowercase();
+                if !["trace", "debug", "info", "warn", "error"].contains(&level.as_str()) {
+                    return Err(ConfigError::new(
+                        "LOG_LEVEL",
+                        format!("expected one of trace, debug, info, warn, error, got {level:?}"),
+                    ));
+                }
+                ("LOG_LEVEL", with_quiet_notices(&level))
+            }
+            (None, None) => ("LOG_LEVEL", with_quiet_notices("info")),
+        };
+        tracing_subscriber::EnvFilter::try_new(&filter).map_err(|err| {
+            ConfigError::new(variable, format!("invalid log filter {filter:?}: {err}"))
+        })?;
+        Ok(LogSettings { filter, format })
+    }
+
+    fn database(&self) -> Result<DatabaseSettings, ConfigError> {
+        let connect = match self.get("DATABASE_URL") {
+            Some(url) => PgConnectOptions::from_str(url.trim()).map_err(|_| {
+                // The URL may hold a password: never echo it back.
+                ConfigError::new(
+                    "DATABASE_URL",
+                    "expected a PostgreSQL URL such as postgres://user:password@host:5432/database",
+                )
+            })?,
+            None => self.database_from_parts()?,
+        };
+        let pool_size: u32 = self
+            .parsed("DB_POOL_SIZE", "a number of connections between 1 and 1000")?
+            .unwrap_or(10);
+        if !(1..=1000).contains(&pool_size) {
+            return Err(ConfigError::new(
+                "DB_POOL_SIZE",
+                format!("expected a number of connections between 1 and 1000, got {pool_size}"),
+            ));
+        }
+        let target = format!(
+            "{}:{}/{}",
+            connect.get_host(),
+            connect.get_port(),
+            connect.get_database().unwrap_or("(default database)")
+        );
+        Ok(DatabaseSettings {
+            connect: connect.application_name("api"),
+            target,
+            pool_size,
+            acquire_timeout: self.duration("DB_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
+        })
+    }
+
+    /// The form a Helm chart injects: one variable per part, the password from a Secret.
+    fn database_from_parts(&self) -> Result<PgConnectOptions, ConfigError> {
+        let host = self.get("DB_HOST").ok_or_else(|| {
+            ConfigError::new(
+                "DATABASE_URL",
+                "not set; set DATABASE_URL=postgres://user:password@host:5432/database, \
+                 or DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASSWORD",
+            )
+        })?;
+        let require = |name: &'static str| {
+            self.get(name).ok_or_else(|| {
+                ConfigError::new(name, "not set; it is required when DB_HOST is used")
+            })
+        };
+        let ssl_mode = match self.get("DB_SSLMODE") {
+            None => PgSslMode::Prefer,
+            Some(mode) => mode.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "DB_SSLMODE",
+                    format!(
+                        "expected disable, allow, prefer, require, verify-ca or verify-full, got {mode:?}"
+                    ),
+                )
+            })?,
+        };
+        let mut options = PgConnectOptions::new_without_pgpass()
+            .host(host.trim())
+            .port(self.port("DB_PORT")?.unwrap_or(5432))
+            .database(require("DB_NAME")?.trim())
+            .username(require("DB_USER")?.trim())
+            .ssl_mode(ssl_mode);
+        if let Some(password) = self.get("DB_PASSWORD") {
+            options = options.password(&password);
+        }
+        Ok(options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const URL: (&str, &str) = ("DATABASE_URL", "postgres://app:secret@db.example:6543/users");
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_set() {
+        let config = config(&[URL]).expect("valid");
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.app_env, AppEnv::Dev);
+        assert_eq!(config.log.filter, "info,sqlx::postgres::notice=warn");
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(config.database.pool_size, 10);
+        assert_eq!(config.database.target, "db.example:6543/users");
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.shutdown_grace_period, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn database_parts_are_used_when_the_url_is_unset() {
+        let config = config(&[
+            ("DATABASE_URL", ""),
+            ("DB_HOST", "postgres.ns.svc"),
+            ("DB_NAME", "api"),
+            ("DB_USER", "api"),
+            ("DB_PASSWORD", "p@ss word"),
+        ])
+        .expect("valid");
+        assert_eq!(config.database.target, "postgres.ns.svc:5432/api");
+        assert_eq!(config.database.connect.get_username(), "api");
+    }
+
+    #[test]
+    fn no_database_setting_names_both_ways_to_provide_one() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        assert!(err.problem.contains("DB_HOST"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_part_is_named() {
+        let err = config(&[("DB_HOST", "h"), ("DB_USER", "u")]).unwrap_err();
+        assert_eq!(err.variable, "DB_NAME");
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_and_the_expectation() {
+        let cases = [
+            ("PORT", "eighty", "port number"),
+            ("DB_PORT", "99999", "port number"),
+            ("APP_ENV", "qa", "staging"),
+            ("LOG_LEVEL", "loud", "warn"),
+            ("LOG_FORMAT", "xml", "json"),
+            ("DB_POOL_SIZE", "0", "between 1 and 1000"),
+            ("DB_ACQUIRE_TIMEOUT", "soon", "30s"),
+            ("REQUEST_TIMEOUT", "5 parsecs", "unit"),
+            ("SHUTDOWN_GRACE_PERIOD", "-1", "duration"),
+            ("HOST", "localhost:80", "IP address"),
+        ];
+        for (variable, value, hint) in cases {
+            let mut vars = vec![("DB_HOST", "h"), ("DB_NAME", "n"), ("DB_USER", "u")];
+            vars.push((variable, value));
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+            assert!(err.problem.contains(hint), "{variable}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_is_reported_without_echoing_the_password() {
+        let err = config(&[("DATABASE_URL", "mysql//root:hunter2@db")]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn rust_log_wins_over_log_level() {
+        let config = config(&[URL, ("LOG_LEVEL", "warn"), ("RUST_LOG", "api=debug")]).unwrap();
+        assert_eq!(config.log.filter, "api=debug");
+    }
+}

@@ -1,0 +1,35 @@
+//! The SQL migrations under `api/migrations/`, embedded in the binary.
+//!
+//! sqlx takes a PostgreSQL advisory lock around the whole run, so two `api migrate`
+//! processes started at once apply each migration exactly once, and a second run after
+//! the first is a no-op.
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// What a migration run changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// `(version, description)` of each migration this run applied.
+    pub applied: Vec<(i64, String)>,
+    /// The newest applied version afterwards.
+    pub current_version: Option<i64>,
+}
+
+/// Applies pending migrations and reports which ones this run applied.
+pub async fn run(pool: &PgPool) -> Result<MigrationReport, sqlx::migrate::MigrateError> {
+    let before = super::probe::applied_migration_versions(pool).await?;
+    MIGRATOR.run(pool).await?;
+    let after = super::probe::applied_migration_versions(pool).await?;
+    let applied = MIGRATOR
+        .iter()
+        .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
+        .map(|m| (m.version, m.description.to_string()))
+        .collect();
+    Ok(MigrationReport {
+        applied,
+        current_version: after.iter().copied().max(),
+    })
+}

@@ -1,0 +1,134 @@
+//! Cheap questions to PostgreSQL with hard time limits: is it there, how fast does it
+//! answer, which version, which schema version.
+
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// Why a probe failed, in words fit for a readiness body or a log line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no answer from the database within {0:?}")]
+    TimedOut(Duration),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs `SELECT 1` on a pooled connection; fails within `limit` whatever the network does.
+pub async fn ping(pool: &PgPool, limit: Duration) -> Result<Duration, ProbeError> {
+    let started = Instant::now();
+    let query = async {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT 1").execute(&mut *conn).await
+    };
+    match tokio::time::timeout(limit, query).await {
+        Err(_) => Err(ProbeError::TimedOut(limit)),
+        Ok(Err(err)) => Err(ProbeError::Failed(describe(&err))),
+        Ok(Ok(_)) => Ok(started.elapsed()),
+    }
+}
+
+/// The facts `/db-check` reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DatabaseFacts {
+    pub round_trip_ms: f64,
+    pub server_version: String,
+    /// The newest applied migration, or `None` when migrations never ran.
+    pub migration_version: Option<i64>,
+    pub pool_size: u32,
+    pub pool_idle: usize,
+}
+
+pub async fn facts(pool: &PgPool, limit: Duration) -> Result<DatabaseFacts, ProbeError> {
+    let round_trip = ping(pool, limit).await?;
+    let query = async {
+        let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
+            .fetch_one(pool)
+            .await?;
+        let versions = applied_migration_versions(pool).await?;
+        Ok::<_, sqlx::Error>((server_version, versions.into_iter().max()))
+    };
+    let (server_version, migration_version) = tokio::time::timeout(limit, query)
+        .await
+        .map_err(|_| ProbeError::TimedOut(limit))?
+        .map_err(|err| ProbeError::Failed(describe(&err)))?;
+    Ok(DatabaseFacts {
+        round_trip_ms: round_trip.as_secs_f64() * 1000.0,
+        server_version,
+        migration_version,
+        pool_size: pool.size(),
+        pool_idle: pool.num_idle(),
+    })
+}
+
+/// Versions recorded as successfully applied; empty when the table does not exist yet.
+pub async fn applied_migration_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !exists {
+        return Ok(vec![]);
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+}
+
+/// Outcome of [`wait_until_answering`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitOutcome {
+    pub attempts: u32,
+    pub elapsed: Duration,
+}
+
+/// Connects and runs a real query until PostgreSQL answers or `deadline` passes. Each
+/// failed attempt is reported through `on_retry` (attempt number, reason).
+pub async fn wait_until_answering(
+    options: &PgConnectOptions,
+    deadline: Duration,
+    mut on_retry: impl FnMut(u32, &str),
+) -> Result<WaitOutcome, ProbeError> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let remaining = deadline.saturating_sub(started.elapsed());
+        // One attempt may not eat the whole budget on a black-holed address.
+        let attempt_limit = remaining.min(Duration::from_secs(5));
+        let attempt = async {
+            let mut conn = PgConnection::connect_with(options).await?;
+            sqlx::query("SELECT 1").execute(&mut conn).await?;
+            conn.close().await
+        };
+        let reason = match tokio::time::timeout(attempt_limit, attempt).await {
+            Ok(Ok(())) => {
+                return Ok(WaitOutcome {
+                    attempts,
+                    elapsed: started.elapsed(),
+                });
+            }
+            Ok(Err(err)) => describe(&err),
+            Err(_) => format!("no answer within {attempt_limit:?}"),
+        };
+        let remaining = deadline.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(ProbeError::Failed(format!(
+                "PostgreSQL did not answer within {deadline:?} ({attempts} attempts); last error: {reason}"
+            )));
+        }
+        on_retry(attempts, &reason);
+        tokio::time::sleep(backoff.min(remaining)).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// A one-line description of a database error, without connection strings.
+pub fn describe(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::PoolTimedOut => "timed out waiting for a database connection".to_owned(),
+        sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
+        sqlx::Error::Database(db) => format!("database error: {}", db.message()),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,160 @@
+//! The one error type handlers return, and the one JSON shape every error response has:
+//!
+//! ```json
+//! {"error": {"code": "validation_failed", "message": "...", "fields": [{"field": "email", "message": "..."}], "request_id": "..."}}
+//! ```
+//!
+//! The HTTP status of each error is decided here and nowhere else.
+
+use salvo::http::StatusCode;
+use salvo::prelude::*;
+use serde::Serialize;
+
+use crate::http::request_id::RequestId;
+
+/// One invalid input field (body or query parameter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Well-formed input that breaks the rules; lists every bad field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { field: &'static str, message: String },
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    /// Our fault: logged in full, reported to the client without details.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            // The pool could not hand out a connection in time: the database is down or
+            // saturated. Clients may retry; it is not a bug.
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable {
+                    code: "database_unavailable",
+                    message: "the database is not reachable right now; retry shortly".into(),
+                }
+            }
+            other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::BadRequest { code, .. } | Self::Unavailable { code, .. } => code,
+            Self::NotFound(_) => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let (message, fields) = match self {
+            Self::Validation(fields) => (
+                format!(
+                    "{} invalid field{}; see fields",
+                    fields.len(),
+                    if fields.len() == 1 { "" } else { "s" }
+                ),
+                fields.clone(),
+            ),
+            Self::Conflict { field, message } => {
+                (message.clone(), vec![FieldError::new(*field, message.clone())])
+            }
+            Self::Internal(_) => ("internal error; see the server log".to_owned(), vec![]),
+            other => (other.to_string(), vec![]),
+        };
+        ErrorBody::new(self.code(), message, fields)
+    }
+}
+
+/// The serialized error envelope, also used by the catcher for errors Salvo raises itself
+/// (unknown route, wrong method, panics).
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+                fields,
+                request_id: None,
+            },
+        }
+    }
+
+    /// Writes the body with `status`, tagging it with the request id when there is one.
+    pub fn write_to(mut self, status: StatusCode, depot: &Depot, res: &mut Response) {
+        self.error.request_id = RequestId::of(depot).map(str::to_owned);
+        res.status_code(status);
+        res.render(Json(self));
+    }
+}
+
+#[async_trait]
+impl Writer for ApiError {
+    async fn write(self, _req: &mut Request, depot: &mut Depot, res: &mut Response) {
+        if let Self::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "request failed");
+        }
+        self.body().write_to(self.status(), depot, res);
+    }
+}

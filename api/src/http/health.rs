@@ -1,0 +1,75 @@
+//! `/`, liveness, readiness and `/db-check`.
+//!
+//! Liveness never touches the database: a PostgreSQL restart must not make Kubernetes
+//! kill healthy api pods. Readiness does, with a hard time limit, so it can never hang.
+
+use salvo::prelude::*;
+use serde_json::json;
+
+use crate::db::probe;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[handler]
+pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    Ok(Json(json!({
+        "name": "api",
+        "description": env!("CARGO_PKG_DESCRIPTION"),
+        "version": VERSION,
+        "environment": state.app_env.as_str(),
+        "links": {
+            "liveness": "/healthz",
+            "readiness": "/readyz",
+            "database": "/db-check",
+            "health": "/api/v1/health",
+            "users": "/api/v1/users",
+        },
+    })))
+}
+
+#[handler]
+pub async fn liveness() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "version": VERSION }))
+}
+
+#[handler]
+pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let state = AppState::from_depot(depot)?;
+    if state.is_draining() {
+        return Err(ApiError::Unavailable {
+            code: "shutting_down",
+            message: "the server is shutting down and takes no new work".into(),
+        });
+    }
+    match probe::ping(&state.pool, state.readiness_timeout).await {
+        Ok(round_trip) => {
+            res.render(Json(json!({
+                "status": "ready",
+                "checks": { "database": { "status": "ok", "round_trip_ms": round_trip.as_secs_f64() * 1000.0 } },
+            })));
+            Ok(())
+        }
+        Err(problem) => Err(ApiError::Unavailable {
+            code: "database_unavailable",
+            message: format!("not ready: {problem}"),
+        }),
+    }
+}
+
+#[handler]
+pub async fn db_check(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let state = AppState::from_depot(depot)?;
+    match probe::facts(&state.pool, state.readiness_timeout).await {
+        Ok(facts) => {
+            res.render(Json(json!({ "status": "ok", "database": facts })));
+            Ok(())
+        }
+        Err(problem) => Err(ApiError::Unavailable {
+            code: "database_unavailable",
+            message: format!("database check failed: {problem}"),
+        }),
+    }
+}

@@ -1,0 +1,46 @@
+//! The HTTP layer: the router, the middleware every request passes through, and the
+//! health routes. Feature routes live with their feature (`crate::users::routes`).
+
+pub mod access_log;
+pub mod error_catcher;
+pub mod health;
+pub mod json_body;
+pub mod request_id;
+pub mod request_timeout;
+
+use std::time::Duration;
+
+use salvo::affix_state;
+use salvo::catch_panic::CatchPanic;
+use salvo::catcher::Catcher;
+use salvo::prelude::*;
+
+use crate::state::AppState;
+
+pub fn router() -> Router {
+    Router::new()
+        .get(health::index)
+        .push(Router::with_path("healthz").get(health::liveness))
+        .push(Router::with_path("readyz").get(health::readiness))
+        .push(Router::with_path("db-check").get(health::db_check))
+        .push(
+            Router::with_path("api/v1/health")
+                .get(health::readiness)
+                .push(Router::with_path("live").get(health::liveness))
+                .push(Router::with_path("ready").get(health::readiness)),
+        )
+        .push(crate::users::routes::router())
+}
+
+/// The whole service. Middleware order matters: the request id comes first so every log
+/// line and error body carries it; the access log wraps everything else so it sees the
+/// final status, including panics and timeouts.
+pub fn service(state: AppState, request_timeout: Duration) -> Service {
+    Service::new(router())
+        .hoop(request_id::assign_request_id)
+        .hoop(access_log::log_request)
+        .hoop(CatchPanic::new())
+        .hoop(request_timeout::RequestTimeout(request_timeout))
+        .hoop(affix_state::inject(state))
+        .catcher(Catcher::default().hoop(error_catcher::render_json_error))
+}

@@ -1,0 +1,63 @@
+//! `api`: the command line. Parsing and dispatch only; the work is in the library.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use api::config::{Config, parse_duration};
+use api::{commands, telemetry};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "api", version, about = "User-management service. Configured by environment variables (see README).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit. Safe to run again and concurrently.
+    Migrate,
+    /// Exit 0 as soon as PostgreSQL answers a query; non-zero after the timeout.
+    WaitDb {
+        /// How long to keep trying, e.g. 500ms, 30s, 2m.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("api: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("api: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => commands::serve(config).await,
+            Command::Migrate => commands::migrate(config).await,
+            Command::WaitDb { timeout } => commands::wait_db(config, timeout).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "command failed");
+            eprintln!("api: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Logs: one JSON object per line on stdout (what log collectors expect from a pod), or
+//! readable text for local work (`LOG_FORMAT=text`).
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, LogSettings};
+
+pub fn init(settings: &LogSettings) {
+    // The filter was validated with the rest of the configuration.
+    let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    let result = match settings.format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.compact().try_init(),
+    };
+    // A subscriber already installed (by a test harness) is fine to keep.
+    drop(result);
+}

@@ -1,0 +1,296 @@
+//! User domain types. Input is parsed once into these types ("parse, don't validate"):
+//! a `NewUser` or `UserChanges` that exists is valid.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError};
+use crate::http::json_body::{Field, JsonObject, boolean, string};
+
+/// A user as clients see it. There is no password field, hashed or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub username: String,
+    pub full_name: Option<String>,
+    pub is_active: bool,
+    pub is_verified: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// An email address, trimmed, in the case the user typed (uniqueness ignores case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim();
+        let invalid = || format!("{email:?} is not a valid email address");
+        if email.chars().count() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let local_ok = (1..=64).contains(&local.len())
+            && !local.contains('@')
+            && local.chars().all(|c| !c.is_whitespace() && !c.is_control());
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Self(email.to_owned()))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 3 to 50 letters, digits, `_`, `.` or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if !(3..=50).contains(&raw.len()) {
+            return Err("must be 3 to 50 characters long".into());
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            return Err("may contain only letters, digits, '_', '.' and '-'".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: trimmed, at most 255 characters, no control characters. Blank means none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullName(String);
+
+impl FullName {
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let name = raw.trim();
+        if name.chars().count() > 255 {
+            return Err("must be at most 255 characters".into());
+        }
+        if name.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok((!name.is_empty()).then(|| Self(name.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A plaintext password on its way to the hasher. Its `Debug` never shows it, so it
+/// cannot leak through a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if !(8..=128).contains(&raw.chars().count()) {
+            return Err("must be 8 to 128 characters long".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A valid sign-up request.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub username: Username,
+    pub full_name: Option<FullName>,
+    pub password: Password,
+}
+
+impl NewUser {
+    pub const FIELDS: &'static [&'static str] = &["email", "username", "full_name", "password"];
+
+    pub fn parse(mut body: JsonObject) -> Result<Self, ApiError> {
+        let email = body.required("email", string(Email::parse));
+        let username = body.required("username", string(Username::parse));
+        let full_name = body.optional("full_name", string(FullName::parse));
+        let password = body.required("password", string(Password::parse));
+        body.finish()?;
+        match (email, username, password) {
+            (Some(email), Some(username), Some(password)) => Ok(Self {
+                email,
+                username,
+                full_name: match full_name {
+                    Field::Value(name) => name,
+                    _ => None,
+                },
+                password,
+            }),
+            _ => Err(ApiError::Validation(vec![FieldError::new("body", "incomplete user")])),
+        }
+    }
+}
+
+/// The fields an update may change. `None` leaves a field as it is; for `full_name`,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserChanges {
+    pub full_name: Option<Option<FullName>>,
+    pub is_active: Option<bool>,
+}
+
+impl UserChanges {
+    pub const FIELDS: &'static [&'static str] = &["full_name", "is_active"];
+
+    /// `PATCH`: any subset of the fields, at least one.
+    pub fn parse_patch(mut body: JsonObject) -> Result<Self, ApiError> {
+        let full_name = body.optional("full_name", string(FullName::parse));
+        let is_active = body.optional("is_active", boolean);
+        if full_name == Field::Absent && is_active == Field::Absent {
+            body.reject("body", format!("set at least one of: {}", Self::FIELDS.join(", ")));
+        }
+        if is_active == Field::Null {
+            body.reject("is_active", "expected true or false, got null");
+        }
+        body.finish()?;
+        Ok(Self {
+            full_name: match full_name {
+                Field::Value(name) => Some(name),
+                Field::Null => Some(None),
+                Field::Absent | Field::Invalid => None,
+            },
+            is_active: match is_active {
+                Field::Value(active) => Some(active),
+                _ => None,
+            },
+        })
+    }
+
+    /// `PUT`: the whole updatable representation; `full_name` may be null, not absent.
+    pub fn parse_put(mut body: JsonObject) -> Result<Self, ApiError> {
+        let full_name = body.optional("full_name", string(FullName::parse));
+        let is_active = body.required("is_active", boolean);
+        if full_name == Field::Absent {
+            body.reject("full_name", "is required for PUT (use null to clear it, or PATCH)");
+        }
+        body.finish()?;
+        Ok(Self {
+            full_name: Some(match full_name {
+                Field::Value(name) => name,
+                _ => None,
+            }),
+            is_active,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str, allowed: &[&str]) -> JsonObject {
+        JsonObject::parse(json.as_bytes(), allowed).unwrap()
+    }
+
+    fn bad_fields(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(fields) => fields.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", " Ann.Lee+tag@Example.COM ", "x@sub.domain-1.org"] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(Email::parse(" a@b.co ").unwrap().as_str(), "a@b.co");
+        for bad in ["", "plain", "a@b", "a@@b.co", "a b@c.de", "@b.co", "a@-b.co", "a@b..co", "a@b.co@d.ef"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Email::parse(&format!("{}@b.co", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn usernames() {
+        for ok in ["abc", "a.b-c_d", &"x".repeat(50)] {
+            assert!(Username::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ab", &"x".repeat(51), "with space", "émile", "semi;colon"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn full_names_and_passwords() {
+        assert_eq!(FullName::parse("  Ada Lovelace ").unwrap().unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(FullName::parse("   ").unwrap(), None);
+        assert!(FullName::parse(&"é".repeat(255)).is_ok());
+        assert!(FullName::parse(&"é".repeat(256)).is_err());
+        assert!(FullName::parse("tab\there").is_err());
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"p".repeat(129)).is_err());
+        assert_eq!(format!("{:?}", Password::parse("hunter22").unwrap()), "Password(<redacted>)");
+    }
+
+    #[test]
+    fn a_new_user_lists_every_bad_field() {
+        let err = NewUser::parse(body(
+            r#"{"email": "nope", "username": "x", "password": "short", "full_name": 3}"#,
+            NewUser::FIELDS,
+        ))
+        .unwrap_err();
+        assert_eq!(bad_fields(err), ["email", "username", "full_name", "password"]);
+        let err = NewUser::parse(body("{}", NewUser::FIELDS)).unwrap_err();
+        assert_eq!(bad_fields(err), ["email", "username", "password"]);
+    }
+
+    #[test]
+    fn patch_needs_a_field_and_distinguishes_clearing_from_keeping() {
+        let err = UserChanges::parse_patch(body("{}", UserChanges::FIELDS)).unwrap_err();
+        assert_eq!(bad_fields(err), ["body"]);
+        let clear = UserChanges::parse_patch(body(r#"{"full_name": null}"#, UserChanges::FIELDS)).unwrap();
+        assert_eq!(clear.full_name, Some(None));
+        assert_eq!(clear.is_active, None);
+        let err = UserChanges::parse_patch(body(r#"{"is_active": null}"#, UserChanges::FIELDS)).unwrap_err();
+        assert_eq!(bad_fields(err), ["is_active"]);
+    }
+
+    #[test]
+    fn put_requires_the_whole_representation() {
+        let err = UserChanges::parse_put(body("{}", UserChanges::FIELDS)).unwrap_err();
+        assert_eq!(bad_fields(err), ["is_active", "full_name"]);
+        let put = UserChanges::parse_put(body(r#"{"full_name": null, "is_active": false}"#, UserChanges::FIELDS))
+            .unwrap();
+        assert_eq!(put, UserChanges { full_name: Some(None), is_active: Some(false) });
+    }
+}

@@ -1,0 +1,172 @@
+//! HTTP handlers under `/api/v1/users`: parse input into domain types, call the
+//! repository, answer with a typed result or a typed error.
+
+use salvo::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::model::{NewUser, User, UserChanges};
+use super::password;
+use super::repo::UserRepo;
+use crate::error::{ApiError, FieldError};
+use crate::http::json_body::JsonObject;
+use crate::state::AppState;
+
+pub fn router() -> Router {
+    Router::with_path("api/v1/users")
+        .get(list_users)
+        .post(create_user)
+        .push(
+            Router::with_path("{id}")
+                .get(get_user)
+                .patch(patch_user)
+                .put(put_user)
+                .delete(delete_user),
+        )
+}
+
+#[handler]
+async fn create_user(
+    req: &mut Request,
+    depot: &mut Depot,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
+    let state = AppState::from_depot(depot)?;
+    let hash = password::hash(new_user.password.clone()).await?;
+    let user = UserRepo::new(&state.pool).create(&new_user, &hash).await?;
+    tracing::info!(user_id = %user.id, "user created");
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Debug, Serialize)]
+struct UserPage {
+    users: Vec<User>,
+    total: i64,
+    page: u32,
+    size: u32,
+}
+
+/// `page` (from 1) and `size` (1 to 100, default 10) from the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    pub page: u32,
+    pub size: u32,
+}
+
+impl Pagination {
+    pub const MAX_SIZE: u32 = 100;
+    /// Far beyond any real listing; keeps the OFFSET arithmetic trivially in range.
+    pub const MAX_PAGE: u32 = 1_000_000;
+
+    pub fn parse(page: Option<&str>, size: Option<&str>) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let mut number = |name: &str, raw: Option<&str>, default: u32, max: u32| match raw {
+            None => default,
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(value) if (1..=max).contains(&value) => value,
+                _ => {
+                    errors.push(FieldError::new(
+                        name,
+                        format!("expected an integer from 1 to {max}, got {raw:?}"),
+                    ));
+                    default
+                }
+            },
+        };
+        let page = number("page", page, 1, Self::MAX_PAGE);
+        let size = number("size", size, 10, Self::MAX_SIZE);
+        if errors.is_empty() {
+            Ok(Self { page, size })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+#[handler]
+async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
+    let Pagination { page, size } = Pagination::parse(
+        req.queries().get("page").map(String::as_str),
+        req.queries().get("size").map(String::as_str),
+    )?;
+    let state = AppState::from_depot(depot)?;
+    let (users, total) = UserRepo::new(&state.pool).list(page, size).await?;
+    Ok(Json(UserPage {
+        users,
+        total,
+        page,
+        size,
+    }))
+}
+
+/// The `{id}` path segment as a UUID; anything else is a 400 naming the problem.
+fn user_id(req: &Request) -> Result<Uuid, ApiError> {
+    let raw = req.param::<String>("id").unwrap_or_default();
+    Uuid::parse_str(&raw).map_err(|_| ApiError::BadRequest {
+        code: "invalid_id",
+        message: format!("{raw:?} is not a user id; ids are UUIDs"),
+    })
+}
+
+#[handler]
+async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    let id = user_id(req)?;
+    let state = AppState::from_depot(depot)?;
+    let user = UserRepo::new(&state.pool).find(id).await?;
+    user.map(Json).ok_or(ApiError::NotFound("user"))
+}
+
+async fn update(
+    req: &mut Request,
+    depot: &Depot,
+    parse: fn(JsonObject) -> Result<UserChanges, ApiError>,
+) -> Result<Json<User>, ApiError> {
+    let id = user_id(req)?;
+    let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
+    let state = AppState::from_depot(depot)?;
+    let user = UserRepo::new(&state.pool).update(id, &changes).await?;
+    user.map(Json).ok_or(ApiError::NotFound("user"))
+}
+
+#[handler]
+async fn patch_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    update(req, depot, UserChanges::parse_patch).await
+}
+
+#[handler]
+async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    update(req, depot, UserChanges::parse_put).await
+}
+
+#[handler]
+async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
+    let id = user_id(req)?;
+    let state = AppState::from_depot(depot)?;
+    if UserRepo::new(&state.pool).delete(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("user"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_fields(result: Result<Pagination, ApiError>) -> Vec<String> {
+        match result {
+            Err(ApiError::Validation(fields)) => fields.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pagination_defaults_and_bounds() {
+        assert_eq!(Pagination::parse(None, None).unwrap(), Pagination { page: 1, size: 10 });
+        assert_eq!(Pagination::parse(Some("3"), Some("100")).unwrap(), Pagination { page: 3, size: 100 });
+        assert_eq!(bad_fields(Pagination::parse(Some("0"), Some("1000"))), ["page", "size"]);
+        assert_eq!(bad_fields(Pagination::parse(Some("x"), None)), ["page"]);
+        assert_eq!(bad_fields(Pagination::parse(None, Some("-1"))), ["size"]);
+        assert_eq!(bad_fields(Pagination::parse(Some("99999999999"), None)), ["page"]);
+    }
+}
