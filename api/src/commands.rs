@@ -34,7 +34,10 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
         .map_err(|err| anyhow::anyhow!(describe_migrate_error(&err)))
         .with_context(|| format!("migrating {}", config.database.target))?;
     if report.applied.is_empty() {
-        tracing::info!(version = report.current_version, "database schema already up to date");
+        tracing::info!(
+            version = report.current_version,
+            "database schema already up to date"
+        );
     }
     for (version, description) in &report.applied {
         tracing::info!(version, description, "applied migration");
@@ -72,15 +75,16 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the server");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+        let mut terminate = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(signal) => signal,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

@@ -38,7 +38,10 @@ pub enum ApiError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    Conflict { field: &'static str, message: String },
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
@@ -102,9 +105,10 @@ impl ApiError {
                 ),
                 fields.clone(),
             ),
-            Self::Conflict { field, message } => {
-                (message.clone(), vec![FieldError::new(*field, message.clone())])
-            }
+            Self::Conflict { field, message } => (
+                message.clone(),
+                vec![FieldError::new(*field, message.clone())],
+            ),
             Self::Internal(_) => ("internal error; see the server log".to_owned(), vec![]),
             other => (other.to_string(), vec![]),
         };
@@ -130,7 +134,11 @@ struct ErrorDetail {
 }
 
 impl ErrorBody {
-    pub fn new(code: impl Into<String>, message: impl Into<String>, fields: Vec<FieldError>) -> Self {
+    pub fn new(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        fields: Vec<FieldError>,
+    ) -> Self {
         Self {
             error: ErrorDetail {
                 code: code.into(),

@@ -8,7 +8,11 @@ use api::{commands, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "api", version, about = "User-management service. Configured by environment variables (see README).")]
+#[command(
+    name = "api",
+    version,
+    about = "User-management service. Configured by environment variables (see README)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -38,7 +42,10 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("api: cannot start the async runtime: {err}");

@@ -8,7 +8,9 @@ use crate::config::{LogFormat, LogSettings};
 pub fn init(settings: &LogSettings) {
     // The filter was validated with the rest of the configuration.
     let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
     let result = match settings.format {
         LogFormat::Json => builder
             .json()

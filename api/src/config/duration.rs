@@ -25,7 +25,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     if !seconds.is_finite() || seconds > 7.0 * 24.0 * 3600.0 {
-        return Err(format!("duration {text:?} is out of range (at most 7 days)"));
+        return Err(format!(
+            "duration {text:?} is out of range (at most 7 days)"
+        ));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -49,6 +51,10 @@ mod tests {
         assert!(parse_duration("soon").unwrap_err().contains("500ms"));
         assert!(parse_duration("10 days").unwrap_err().contains("unit"));
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("9999999h").unwrap_err().contains("out of range"));
+        assert!(
+            parse_duration("9999999h")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 }

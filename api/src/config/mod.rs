@@ -95,7 +95,8 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&|name| lookup(name).filter(|value| !value.trim().is_empty()));
         Ok(Self {
-            host: env.parsed("HOST", "an IP address to listen on, such as 0.0.0.0")?
+            host: env
+                .parsed("HOST", "an IP address to listen on, such as 0.0.0.0")?
                 .unwrap_or(IpAddr::from([0, 0, 0, 0])),
             port: env.port("PORT")?.unwrap_or(8000),
             app_env: env.app_env()?,
@@ -129,9 +130,9 @@ impl Env<'_> {
     ) -> Result<Option<T>, ConfigError> {
         self.get(name)
             .map(|raw| {
-                raw.trim()
-                    .parse()
-                    .map_err(|_| ConfigError::new(name, format!("expected {expected}, got {raw:?}")))
+                raw.trim().parse().map_err(|_| {
+                    ConfigError::new(name, format!("expected {expected}, got {raw:?}"))
+                })
             })
             .transpose()
     }
@@ -148,7 +149,11 @@ impl Env<'_> {
     }
 
     fn app_env(&self) -> Result<AppEnv, ConfigError> {
-        match self.get("APP_ENV").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        match self
+            .get("APP_ENV")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("dev" | "development") => Ok(AppEnv::Dev),
             Some("test") => Ok(AppEnv::Test),
             Some("staging") => Ok(AppEnv::Staging),
@@ -161,7 +166,10 @@ impl Env<'_> {
     }
 
     fn log_settings(&self) -> Result<LogSettings, ConfigError> {
-        let format = match self.get("LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref()
+        let format = match self
+            .get("LOG_FORMAT")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
         {
             None | Some("json") => LogFormat::Json,
             Some("text" | "pretty") => LogFormat::Text,
@@ -279,7 +287,10 @@ mod tests {
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
-    const URL: (&str, &str) = ("DATABASE_URL", "postgres://app:secret@db.example:6543/users");
+    const URL: (&str, &str) = (
+        "DATABASE_URL",
+        "postgres://app:secret@db.example:6543/users",
+    );
 
     #[test]
     fn defaults_apply_when_only_the_database_is_set() {

@@ -64,8 +64,9 @@ pub async fn facts(pool: &PgPool, limit: Duration) -> Result<DatabaseFacts, Prob
 
 /// Versions recorded as successfully applied; empty when the table does not exist yet.
 pub async fn applied_migration_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
     if !exists {
         return Ok(vec![]);
     }

@@ -8,7 +8,12 @@ use salvo::prelude::*;
 use super::request_id::RequestId;
 
 #[handler]
-pub async fn log_request(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn log_request(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     let started = Instant::now();
     ctrl.call_next(req, depot, res).await;
     let status = res.status_code.unwrap_or(StatusCode::NOT_FOUND).as_u16();

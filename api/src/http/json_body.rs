@@ -1,8 +1,8 @@
 //! Reading a JSON request body: content type (415), size (413), syntax (400), then typed
 //! fields whose problems are collected, so one 422 lists every bad field.
 
-use salvo::http::{ParseError, mime};
 use salvo::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use salvo::http::{ParseError, mime};
 use salvo::prelude::*;
 use serde_json::{Map, Value};
 
@@ -57,7 +57,10 @@ impl JsonObject {
             .keys()
             .filter(|key| !allowed.contains(&key.as_str()))
             .map(|key| {
-                FieldError::new(key, format!("unknown field; expected one of: {}", allowed.join(", ")))
+                FieldError::new(
+                    key,
+                    format!("unknown field; expected one of: {}", allowed.join(", ")),
+                )
             })
             .collect();
         Ok(Self { fields, errors })
@@ -85,7 +88,11 @@ impl JsonObject {
     }
 
     /// A field that may be absent or null, checked by `parse` when it has a value.
-    pub fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Field<T> {
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Field<T> {
         match self.fields.get(name) {
             None => Field::Absent,
             Some(Value::Null) => Field::Null,
@@ -110,7 +117,9 @@ impl JsonObject {
 }
 
 /// `parse` for string fields: checks the JSON type, then hands the text to `check`.
-pub fn string<T>(check: impl FnOnce(&str) -> Result<T, String>) -> impl FnOnce(&Value) -> Result<T, String> {
+pub fn string<T>(
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> impl FnOnce(&Value) -> Result<T, String> {
     move |value| match value {
         Value::String(text) => check(text),
         other => Err(format!("expected a string, got {}", json_type(other))),
@@ -182,13 +191,21 @@ mod tests {
     #[test]
     fn syntax_errors_are_bad_requests_with_a_position() {
         let err = JsonObject::parse(b"{\"a\": ", &["a"]).unwrap_err();
-        assert!(matches!(err, ApiError::BadRequest { code: "malformed_json", ref message } if message.contains("line 1")));
-        assert!(matches!(JsonObject::parse(b"  ", &[]), Err(ApiError::BadRequest { .. })));
+        assert!(
+            matches!(err, ApiError::BadRequest { code: "malformed_json", ref message } if message.contains("line 1"))
+        );
+        assert!(matches!(
+            JsonObject::parse(b"  ", &[]),
+            Err(ApiError::BadRequest { .. })
+        ));
     }
 
     #[test]
     fn non_objects_and_unknown_fields_are_validation_errors() {
-        assert_eq!(fields(JsonObject::parse(b"[1]", &[]).unwrap_err()), ["body"]);
+        assert_eq!(
+            fields(JsonObject::parse(b"[1]", &[]).unwrap_err()),
+            ["body"]
+        );
         let body = JsonObject::parse(br#"{"a": 1, "b": 2}"#, &["a"]).unwrap();
         assert_eq!(fields(body.finish().unwrap_err()), ["b"]);
     }

@@ -11,12 +11,24 @@ pub struct RequestTimeout(pub Duration);
 
 #[async_trait]
 impl Handler for RequestTimeout {
-    async fn handle(&self, req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
-        if tokio::time::timeout(self.0, ctrl.call_next(req, depot, res)).await.is_err() {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        if tokio::time::timeout(self.0, ctrl.call_next(req, depot, res))
+            .await
+            .is_err()
+        {
             ctrl.skip_rest();
             ErrorBody::new(
                 "request_timeout",
-                format!("the request did not complete within {:?}; retry later", self.0),
+                format!(
+                    "the request did not complete within {:?}; retry later",
+                    self.0
+                ),
                 vec![],
             )
             .write_to(StatusCode::SERVICE_UNAVAILABLE, depot, res);

@@ -154,7 +154,10 @@ impl NewUser {
                 },
                 password,
             }),
-            _ => Err(ApiError::Validation(vec![FieldError::new("body", "incomplete user")])),
+            _ => Err(ApiError::Validation(vec![FieldError::new(
+                "body",
+                "incomplete user",
+            )])),
         }
     }
 }
@@ -175,7 +178,10 @@ impl UserChanges {
         let full_name = body.optional("full_name", string(FullName::parse));
         let is_active = body.optional("is_active", boolean);
         if full_name == Field::Absent && is_active == Field::Absent {
-            body.reject("body", format!("set at least one of: {}", Self::FIELDS.join(", ")));
+            body.reject(
+                "body",
+                format!("set at least one of: {}", Self::FIELDS.join(", ")),
+            );
         }
         if is_active == Field::Null {
             body.reject("is_active", "expected true or false, got null");
@@ -199,7 +205,10 @@ impl UserChanges {
         let full_name = body.optional("full_name", string(FullName::parse));
         let is_active = body.required("is_active", boolean);
         if full_name == Field::Absent {
-            body.reject("full_name", "is required for PUT (use null to clear it, or PATCH)");
+            body.reject(
+                "full_name",
+                "is required for PUT (use null to clear it, or PATCH)",
+            );
         }
         body.finish()?;
         Ok(Self {
@@ -233,7 +242,17 @@ mod tests {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(Email::parse(" a@b.co ").unwrap().as_str(), "a@b.co");
-        for bad in ["", "plain", "a@b", "a@@b.co", "a b@c.de", "@b.co", "a@-b.co", "a@b..co", "a@b.co@d.ef"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a@@b.co",
+            "a b@c.de",
+            "@b.co",
+            "a@-b.co",
+            "a@b..co",
+            "a@b.co@d.ef",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(Email::parse(&format!("{}@b.co", "a".repeat(65))).is_err());
@@ -251,7 +270,13 @@ mod tests {
 
     #[test]
     fn full_names_and_passwords() {
-        assert_eq!(FullName::parse("  Ada Lovelace ").unwrap().unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            FullName::parse("  Ada Lovelace ")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "Ada Lovelace"
+        );
         assert_eq!(FullName::parse("   ").unwrap(), None);
         assert!(FullName::parse(&"é".repeat(255)).is_ok());
         assert!(FullName::parse(&"é".repeat(256)).is_err());
@@ -259,7 +284,10 @@ mod tests {
         assert!(Password::parse("1234567").is_err());
         assert!(Password::parse("12345678").is_ok());
         assert!(Password::parse(&"p".repeat(129)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("hunter22").unwrap()), "Password(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Password::parse("hunter22").unwrap()),
+            "Password(<redacted>)"
+        );
     }
 
     #[test]
@@ -269,7 +297,10 @@ mod tests {
             NewUser::FIELDS,
         ))
         .unwrap_err();
-        assert_eq!(bad_fields(err), ["email", "username", "full_name", "password"]);
+        assert_eq!(
+            bad_fields(err),
+            ["email", "username", "full_name", "password"]
+        );
         let err = NewUser::parse(body("{}", NewUser::FIELDS)).unwrap_err();
         assert_eq!(bad_fields(err), ["email", "username", "password"]);
     }
@@ -278,10 +309,12 @@ mod tests {
     fn patch_needs_a_field_and_distinguishes_clearing_from_keeping() {
         let err = UserChanges::parse_patch(body("{}", UserChanges::FIELDS)).unwrap_err();
         assert_eq!(bad_fields(err), ["body"]);
-        let clear = UserChanges::parse_patch(body(r#"{"full_name": null}"#, UserChanges::FIELDS)).unwrap();
+        let clear =
+            UserChanges::parse_patch(body(r#"{"full_name": null}"#, UserChanges::FIELDS)).unwrap();
         assert_eq!(clear.full_name, Some(None));
         assert_eq!(clear.is_active, None);
-        let err = UserChanges::parse_patch(body(r#"{"is_active": null}"#, UserChanges::FIELDS)).unwrap_err();
+        let err = UserChanges::parse_patch(body(r#"{"is_active": null}"#, UserChanges::FIELDS))
+            .unwrap_err();
         assert_eq!(bad_fields(err), ["is_active"]);
     }
 
@@ -289,8 +322,17 @@ mod tests {
     fn put_requires_the_whole_representation() {
         let err = UserChanges::parse_put(body("{}", UserChanges::FIELDS)).unwrap_err();
         assert_eq!(bad_fields(err), ["is_active", "full_name"]);
-        let put = UserChanges::parse_put(body(r#"{"full_name": null, "is_active": false}"#, UserChanges::FIELDS))
-            .unwrap();
-        assert_eq!(put, UserChanges { full_name: Some(None), is_active: Some(false) });
+        let put = UserChanges::parse_put(body(
+            r#"{"full_name": null, "is_active": false}"#,
+            UserChanges::FIELDS,
+        ))
+        .unwrap();
+        assert_eq!(
+            put,
+            UserChanges {
+                full_name: Some(None),
+                is_active: Some(false)
+            }
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! it runs on the blocking pool, never on the async workers serving other requests.
 
 use anyhow::Context;
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 use super::model::Password;
 
@@ -46,6 +46,10 @@ mod tests {
         assert!(first.starts_with("$argon2id$"), "{first}");
         assert_ne!(first, second, "each hash has its own salt");
         assert!(verify(password(), first.clone()).await.unwrap());
-        assert!(!verify(Password::parse("wrong horse battery").unwrap(), first).await.unwrap());
+        assert!(
+            !verify(Password::parse("wrong horse battery").unwrap(), first)
+                .await
+                .unwrap()
+        );
     }
 }

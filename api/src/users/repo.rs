@@ -24,13 +24,11 @@ impl<'a> UserRepo<'a> {
     }
 
     pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, ApiError> {
-        sqlx::query_as(
-            concat!(
-                "INSERT INTO users (email, username, full_name, password_hash) \
+        sqlx::query_as(concat!(
+            "INSERT INTO users (email, username, full_name, password_hash) \
                  VALUES ($1, $2, $3, $4) RETURNING ",
-                user_columns!()
-            ),
-        )
+            user_columns!()
+        ))
         .bind(user.email.as_str())
         .bind(user.username.as_str())
         .bind(user.full_name.as_ref().map(|name| name.as_str()))
@@ -41,9 +39,11 @@ impl<'a> UserRepo<'a> {
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, ApiError> {
-        Ok(sqlx::query_as(
-            concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"),
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool)
         .await?)
@@ -52,13 +52,11 @@ impl<'a> UserRepo<'a> {
     /// One page, newest first; `id` breaks ties so the order is stable between pages.
     pub async fn list(&self, page: u32, size: u32) -> Result<(Vec<User>, i64), ApiError> {
         let offset = i64::from(page - 1) * i64::from(size);
-        let users = sqlx::query_as(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
-            ),
-        )
+        let users = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+        ))
         .bind(i64::from(size))
         .bind(offset)
         .fetch_all(self.pool)
@@ -74,16 +72,14 @@ impl<'a> UserRepo<'a> {
             .full_name
             .as_ref()
             .map(|name| name.as_ref().map(|n| n.as_str().to_owned()));
-        Ok(sqlx::query_as(
-            concat!(
-                "UPDATE users SET \
+        Ok(sqlx::query_as(concat!(
+            "UPDATE users SET \
                      full_name = CASE WHEN $2 THEN $3 ELSE full_name END, \
                      is_active = COALESCE($4, is_active), \
                      updated_at = clock_timestamp() \
                  WHERE id = $1 RETURNING ",
-                user_columns!()
-            ),
-        )
+            user_columns!()
+        ))
         .bind(id)
         .bind(full_name.is_some())
         .bind(full_name.flatten())

@@ -162,11 +162,23 @@ mod tests {
 
     #[test]
     fn pagination_defaults_and_bounds() {
-        assert_eq!(Pagination::parse(None, None).unwrap(), Pagination { page: 1, size: 10 });
-        assert_eq!(Pagination::parse(Some("3"), Some("100")).unwrap(), Pagination { page: 3, size: 100 });
-        assert_eq!(bad_fields(Pagination::parse(Some("0"), Some("1000"))), ["page", "size"]);
+        assert_eq!(
+            Pagination::parse(None, None).unwrap(),
+            Pagination { page: 1, size: 10 }
+        );
+        assert_eq!(
+            Pagination::parse(Some("3"), Some("100")).unwrap(),
+            Pagination { page: 3, size: 100 }
+        );
+        assert_eq!(
+            bad_fields(Pagination::parse(Some("0"), Some("1000"))),
+            ["page", "size"]
+        );
         assert_eq!(bad_fields(Pagination::parse(Some("x"), None)), ["page"]);
         assert_eq!(bad_fields(Pagination::parse(None, Some("-1"))), ["size"]);
-        assert_eq!(bad_fields(Pagination::parse(Some("99999999999"), None)), ["page"]);
+        assert_eq!(
+            bad_fields(Pagination::parse(Some("99999999999"), None)),
+            ["page"]
+        );
     }
 }

@@ -1,0 +1,290 @@
+//! The `api` binary itself: configuration errors, `migrate`, `wait-db`, and `serve`
+//! starting without a database and draining on SIGTERM.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::database_url;
+
+/// The binary with a clean environment: only what a test sets reaches it.
+fn api(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
+    command
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+struct Finished {
+    success: bool,
+    code: Option<i32>,
+    output: String,
+}
+
+async fn finish(mut command: Command) -> Finished {
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the api command finished within 60s")
+        .unwrap();
+    Finished {
+        success: output.status.success(),
+        code: output.status.code(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+fn closed_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_malformed_setting_stops_start_up_with_one_line_naming_it() {
+    let result = api(
+        &["serve"],
+        &[
+            ("DB_HOST", "db"),
+            ("DB_NAME", "app"),
+            ("DB_USER", "app"),
+            ("DB_PORT", "five"),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8(result.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("DB_PORT") && stderr.contains("port number"),
+        "{stderr}"
+    );
+
+    let result = api(&["migrate"], &[]).output().await.unwrap();
+    let stderr = String::from_utf8(result.stderr).unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    assert!(
+        stderr.contains("DATABASE_URL") && stderr.contains("DB_HOST"),
+        "{stderr}"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_twice_in_a_row_is_a_no_op_the_second_time(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let first = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(first.success, "{}", first.output);
+    assert!(
+        first.output.contains("applied migration"),
+        "{}",
+        first.output
+    );
+    let second = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(second.success, "{}", second.output);
+    assert!(
+        second.output.contains("already up to date"),
+        "{}",
+        second.output
+    );
+    assert_applied_once(&db).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_twice_at_once_applies_each_migration_once(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let (a, b) = tokio::join!(
+        finish(api(&["migrate"], &[("DATABASE_URL", &url)])),
+        finish(api(&["migrate"], &[("DATABASE_URL", &url)]))
+    );
+    assert!(a.success && b.success, "{}\n---\n{}", a.output, b.output);
+    assert_applied_once(&db).await;
+}
+
+async fn assert_applied_once(db: &PgConnectOptions) {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.clone())
+        .await
+        .unwrap();
+    let rows: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected: Vec<(i64, bool)> = api::db::migrations::MIGRATOR
+        .iter()
+        .map(|m| (m.version, true))
+        .collect();
+    assert_eq!(rows, expected);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+    pool.close().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn wait_db_returns_as_soon_as_postgres_answers(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let started = Instant::now();
+    let result = finish(api(
+        &["wait-db", "--timeout", "30s"],
+        &[("DATABASE_URL", &url)],
+    ))
+    .await;
+    assert!(result.success, "{}", result.output);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        result.output.contains("PostgreSQL is answering"),
+        "{}",
+        result.output
+    );
+}
+
+#[tokio::test]
+async fn wait_db_gives_up_after_its_timeout_and_says_why() {
+    let url = format!("postgres://nobody@127.0.0.1:{}/none", closed_port());
+    let started = Instant::now();
+    let result = finish(api(
+        &["wait-db", "--timeout", "1500ms"],
+        &[("DATABASE_URL", &url)],
+    ))
+    .await;
+    let elapsed = started.elapsed();
+    assert_eq!(result.code, Some(1), "{}", result.output);
+    assert!(
+        elapsed >= Duration::from_millis(1500) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+    assert!(
+        result.output.contains("did not answer within"),
+        "{}",
+        result.output
+    );
+    assert!(
+        result.output.contains("retrying"),
+        "each failed attempt is reported: {}",
+        result.output
+    );
+
+    let bad = finish(api(
+        &["wait-db", "--timeout", "forever"],
+        &[("DATABASE_URL", &url)],
+    ))
+    .await;
+    assert_eq!(bad.code, Some(2), "clap rejects the flag: {}", bad.output);
+    assert!(bad.output.contains("--timeout"), "{}", bad.output);
+}
+
+/// Starts `api serve` on a free port and returns it once it logs that it listens.
+async fn serve(env: &[(&str, &str)]) -> (Child, String) {
+    let mut env = env.to_vec();
+    env.extend([("PORT", "0"), ("HOST", "127.0.0.1"), ("APP_ENV", "test")]);
+    let mut child = api(&["serve"], &env).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if entry["message"] == "listening" {
+                return entry["address"].as_str().unwrap().to_owned();
+            }
+        }
+        panic!("api serve exited before listening");
+    })
+    .await
+    .expect("api serve started listening within 20s");
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+#[tokio::test]
+async fn serve_starts_and_stays_live_without_a_database() {
+    let url = format!("postgres://nobody@127.0.0.1:{}/none", closed_port());
+    let (mut child, address) = serve(&[("DATABASE_URL", &url)]).await;
+    let client = reqwest::Client::new();
+    let live = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = client
+        .get(format!("http://{address}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    terminate(&child).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[sqlx::test]
+async fn sigterm_lets_an_in_flight_request_finish(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let (mut child, address) =
+        serve(&[("DATABASE_URL", &url), ("SHUTDOWN_GRACE_PERIOD", "10s")]).await;
+
+    // Send the headers and half the body, so the request is in flight when SIGTERM lands.
+    let body = serde_json::to_vec(&crate::helpers::new_user("drain")).unwrap();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let headers = format!(
+        "POST /api/v1/users HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(headers.as_bytes()).await.unwrap();
+    stream.write_all(head).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    terminate(&child).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "waits for the in-flight request"
+    );
+
+    stream.write_all(tail).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+async fn terminate(child: &Child) {
+    let pid = child.id().unwrap().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+}

@@ -1,0 +1,136 @@
+//! Spawning the app on a test database, and small request/assertion helpers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use api::Application;
+use api::config::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+}
+
+/// Settings for a test server: a free port on loopback, short timeouts. `extra` overrides.
+pub fn test_config(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<&str, &str> = HashMap::from([
+        // The pool is handed in separately; this only has to parse.
+        ("DATABASE_URL", "postgres://unused@127.0.0.1:1/unused"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("APP_ENV", "test"),
+        ("READINESS_TIMEOUT", "1s"),
+    ]);
+    vars.extend(extra.iter().copied());
+    Config::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(pool: PgPool) -> Self {
+        Self::spawn_with(pool, &[]).await
+    }
+
+    pub async fn spawn_with(pool: PgPool, extra: &[(&str, &str)]) -> Self {
+        let config = test_config(extra);
+        let app = Application::build(&config, pool.clone()).await.unwrap();
+        let address = app.local_addr();
+        tokio::spawn(app.run_until(std::future::pending()));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            pool,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    /// Creates a user named `name` (email `name@example.com`) and returns its JSON.
+    pub async fn create_user(&self, name: &str) -> Value {
+        let response = self.post_json("/api/v1/users", &new_user(name)).await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+}
+
+pub fn new_user(name: &str) -> Value {
+    json!({
+        "email": format!("{name}@example.com"),
+        "username": name,
+        "full_name": format!("{name} Example"),
+        "password": "correct horse battery staple",
+    })
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn expect_json(response: reqwest::Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("body is not JSON ({err}): {text}"))
+}
+
+/// Asserts an error response in the one shared shape, and returns its `error` object.
+pub async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    let echoed_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = expect_json(response, status).await;
+    let error = body["error"].clone();
+    assert_eq!(error["code"], code, "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        error["request_id"].as_str().map(str::to_owned),
+        echoed_id,
+        "{body}"
+    );
+    error
+}
+
+/// The `field` names of a validation error, in order.
+pub fn bad_fields(error: &Value) -> Vec<String> {
+    error["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A `DATABASE_URL` for the database behind a `#[sqlx::test]`'s connect options.
+pub fn database_url(options: &sqlx::postgres::PgConnectOptions) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by the test harness");
+    let mut url = reqwest::Url::parse(&base).unwrap();
+    url.set_path(options.get_database().unwrap());
+    url.to_string()
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server over real HTTP, each test on a fresh PostgreSQL
+//! database created by `#[sqlx::test]` from `DATABASE_URL` (`cargo xtask test` provides one).
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod errors;
+mod health;
+mod helpers;
+mod users;

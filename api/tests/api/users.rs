@@ -1,0 +1,364 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, bad_fields, expect_error, expect_json, new_user};
+
+#[sqlx::test]
+async fn create_returns_the_user_and_stores_only_an_argon2id_hash(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let response = app.post_json("/api/v1/users", &new_user("ada")).await;
+    let location_free_body = expect_json(response, StatusCode::CREATED).await;
+    let user = location_free_body.as_object().unwrap();
+    let mut keys: Vec<&str> = user.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "email",
+            "full_name",
+            "id",
+            "is_active",
+            "is_verified",
+            "updated_at",
+            "username"
+        ]
+    );
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["username"], "ada");
+    assert_eq!(user["full_name"], "ada Example");
+    assert_eq!(user["is_active"], true);
+    assert_eq!(user["is_verified"], false);
+    assert!(!location_free_body.to_string().contains("correct horse"));
+
+    let id = uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+}
+
+#[sqlx::test]
+async fn email_and_username_are_unique_regardless_of_case(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.create_user("grace").await;
+
+    let mut same_email = new_user("other");
+    same_email["email"] = json!("GRACE@Example.com");
+    let error = expect_error(
+        app.post_json("/api/v1/users", &same_email).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["email"]);
+
+    let mut same_username = new_user("other");
+    same_username["username"] = json!("Grace");
+    let error = expect_error(
+        app.post_json("/api/v1/users", &same_username).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["username"]);
+}
+
+#[sqlx::test]
+async fn fifty_racing_sign_ups_with_one_email_make_exactly_one_user(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let requests = (0..50).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/users");
+        let body = json!({
+            "email": "race@example.com",
+            "username": format!("racer{i}"),
+            "password": "correct horse battery staple",
+        });
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (1, 49), "{statuses:?}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[sqlx::test]
+async fn every_invalid_field_is_listed(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let body = json!({
+        "email": "not-an-email",
+        "username": "a b",
+        "full_name": "x".repeat(256),
+        "password": "short",
+        "is_admin": true,
+    });
+    let error = expect_error(
+        app.post_json("/api/v1/users", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut fields = bad_fields(&error);
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["email", "full_name", "is_admin", "password", "username"]
+    );
+
+    let error = expect_error(
+        app.post_json("/api/v1/users", &json!({"email": 5})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["email", "username", "password"]);
+    assert!(
+        error["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("string"),
+        "{error}"
+    );
+}
+
+#[sqlx::test]
+async fn a_user_can_be_read_by_id(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let created = app.create_user("linus").await;
+    let id = created["id"].as_str().unwrap();
+    let fetched = expect_json(
+        app.get(&format!("/api/v1/users/{id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(fetched, created);
+
+    let missing = uuid::Uuid::new_v4();
+    expect_error(
+        app.get(&format!("/api/v1/users/{missing}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.get("/api/v1/users/not-a-uuid").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn listing_pages_newest_first_in_a_stable_order(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        created.push(app.create_user(&format!("user{i}")).await["id"].clone());
+    }
+    created.reverse();
+
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let body = expect_json(
+            app.get(&format!("/api/v1/users?page={page}&size=2")).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(body["total"], 5);
+        assert_eq!(body["page"], page);
+        assert_eq!(body["size"], 2);
+        seen.extend(
+            body["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].clone()),
+        );
+    }
+    assert_eq!(seen, created, "pages cover every user once, newest first");
+
+    let default_page = expect_json(app.get("/api/v1/users").await, StatusCode::OK).await;
+    assert_eq!(
+        (default_page["page"].clone(), default_page["size"].clone()),
+        (json!(1), json!(10))
+    );
+    let past_the_end = expect_json(app.get("/api/v1/users?page=9").await, StatusCode::OK).await;
+    assert_eq!(past_the_end["users"], json!([]));
+}
+
+#[sqlx::test]
+async fn bad_query_parameters_are_listed_together(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let error = expect_error(
+        app.get("/api/v1/users?page=0&size=1000").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["page", "size"]);
+    let error = expect_error(
+        app.get("/api/v1/users?size=ten").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["size"]);
+}
+
+#[sqlx::test]
+async fn patch_changes_only_what_it_names_and_moves_updated_at(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let created = app.create_user("margaret").await;
+    let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
+
+    let renamed = expect_json(
+        app.send_json(
+            Method::PATCH,
+            &path,
+            &json!({"full_name": "  Margaret Hamilton "}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(renamed["full_name"], "Margaret Hamilton");
+    assert_eq!(renamed["is_active"], true);
+    assert_eq!(renamed["created_at"], created["created_at"]);
+    assert!(timestamp(&renamed["updated_at"]) > timestamp(&created["updated_at"]));
+
+    let deactivated = expect_json(
+        app.send_json(Method::PATCH, &path, &json!({"is_active": false}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(deactivated["is_active"], false);
+    assert_eq!(deactivated["full_name"], "Margaret Hamilton");
+
+    let cleared = expect_json(
+        app.send_json(Method::PATCH, &path, &json!({"full_name": null}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cleared["full_name"], Value::Null);
+
+    let error = expect_error(
+        app.send_json(Method::PATCH, &path, &json!({"email": "x@y.zz"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["email", "body"]);
+    let stored = expect_json(app.get(&path).await, StatusCode::OK).await;
+    assert_eq!(stored["email"], "margaret@example.com");
+}
+
+#[sqlx::test]
+async fn put_replaces_the_updatable_fields(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let created = app.create_user("barbara").await;
+    let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
+
+    let error = expect_error(
+        app.send_json(Method::PUT, &path, &json!({"full_name": "B"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["is_active"]);
+
+    let replaced = expect_json(
+        app.send_json(
+            Method::PUT,
+            &path,
+            &json!({"full_name": null, "is_active": false}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (replaced["full_name"].clone(), replaced["is_active"].clone()),
+        (Value::Null, json!(false))
+    );
+    assert!(timestamp(&replaced["updated_at"]) > timestamp(&created["updated_at"]));
+}
+
+#[sqlx::test]
+async fn updating_a_missing_user_is_not_found(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let path = format!("/api/v1/users/{}", uuid::Uuid::new_v4());
+    expect_error(
+        app.send_json(Method::PATCH, &path, &json!({"is_active": true}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        app.send_json(
+            Method::PUT,
+            &path,
+            &json!({"full_name": null, "is_active": true}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn delete_removes_the_user_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let created = app.create_user("dennis").await;
+    let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
+
+    let response = app.client.delete(app.url(&path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.text().await.unwrap().is_empty());
+    expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found").await;
+    let again = app.client.delete(app.url(&path)).send().await.unwrap();
+    expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.client
+            .delete(app.url("/api/v1/users/42"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+    )
+    .await;
+}
+
+fn timestamp(value: &Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        value.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+}
