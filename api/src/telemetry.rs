@@ -1,6 +1,8 @@
 //! Logs: one JSON object per line on stdout (what log collectors expect from a pod), or
 //! readable text for local work (`LOG_FORMAT=text`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
@@ -17,7 +19,10 @@ pub fn init(settings: &LogSettings) {
             .flatten_event(true)
             .with_current_span(false)
             .try_init(),
-        LogFormat::Text => builder.compact().try_init(),
+        LogFormat::Text => builder
+            .compact()
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
     };
     // A subscriber already installed (by a test harness) is fine to keep.
     drop(result);

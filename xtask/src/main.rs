@@ -1,1 +1,49 @@
-fn main() {}
+//! `cargo xtask`: project automation in Rust, so the same steps run on a laptop and in CI.
+//! Dispatch only; each task lives in its own module.
+
+mod http_probe;
+mod postgres;
+mod project;
+mod test;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Run, test and (soon) ship the platform",
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Bring the platform up locally: PostgreSQL (DATABASE_URL or a throwaway server),
+    /// migrations, the api. Stops everything on Ctrl-C.
+    Up(up::Args),
+    /// The whole test suite, as CI runs it: fmt check, clippy -D warnings, all tests on a
+    /// real PostgreSQL (DATABASE_URL or a throwaway server).
+    Test(test::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Up(args) => up::run(&args),
+        Task::Test(args) => test::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
