@@ -70,6 +70,15 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl ApiError {
+    /// The names of the invalid fields, for tests; panics on any other error.
+    #[cfg(test)]
+    pub fn invalid_fields(&self) -> Vec<&str> {
+        match self {
+            Self::Validation(fields) => fields.iter().map(|f| f.field.as_str()).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -181,13 +181,6 @@ async fn read_json_bytes(req: &mut Request) -> Result<Vec<u8>, ApiError> {
 mod tests {
     use super::*;
 
-    fn fields(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(fields) => fields.into_iter().map(|f| f.field).collect(),
-            other => panic!("expected a validation error, got {other:?}"),
-        }
-    }
-
     #[test]
     fn syntax_errors_are_bad_requests_with_a_position() {
         let err = JsonObject::parse(b"{\"a\": ", &["a"]).unwrap_err();
@@ -203,11 +196,11 @@ mod tests {
     #[test]
     fn non_objects_and_unknown_fields_are_validation_errors() {
         assert_eq!(
-            fields(JsonObject::parse(b"[1]", &[]).unwrap_err()),
+            JsonObject::parse(b"[1]", &[]).unwrap_err().invalid_fields(),
             ["body"]
         );
         let body = JsonObject::parse(br#"{"a": 1, "b": 2}"#, &["a"]).unwrap();
-        assert_eq!(fields(body.finish().unwrap_err()), ["b"]);
+        assert_eq!(body.finish().unwrap_err().invalid_fields(), ["b"]);
     }
 
     #[test]
@@ -216,7 +209,7 @@ mod tests {
         assert_eq!(body.required("a", string(|s| Ok(s.to_owned()))), None);
         assert_eq!(body.required("b", boolean), None);
         assert_eq!(body.optional("c", boolean), Field::Invalid);
-        assert_eq!(fields(body.finish().unwrap_err()), ["a", "b", "c"]);
+        assert_eq!(body.finish().unwrap_err().invalid_fields(), ["a", "b", "c"]);
     }
 
     #[test]

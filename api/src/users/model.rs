@@ -229,13 +229,6 @@ mod tests {
         JsonObject::parse(json.as_bytes(), allowed).unwrap()
     }
 
-    fn bad_fields(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(fields) => fields.into_iter().map(|f| f.field).collect(),
-            other => panic!("expected validation error, got {other:?}"),
-        }
-    }
-
     #[test]
     fn emails() {
         for ok in ["a@b.co", " Ann.Lee+tag@Example.COM ", "x@sub.domain-1.org"] {
@@ -298,30 +291,30 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(
-            bad_fields(err),
+            err.invalid_fields(),
             ["email", "username", "full_name", "password"]
         );
         let err = NewUser::parse(body("{}", NewUser::FIELDS)).unwrap_err();
-        assert_eq!(bad_fields(err), ["email", "username", "password"]);
+        assert_eq!(err.invalid_fields(), ["email", "username", "password"]);
     }
 
     #[test]
     fn patch_needs_a_field_and_distinguishes_clearing_from_keeping() {
         let err = UserChanges::parse_patch(body("{}", UserChanges::FIELDS)).unwrap_err();
-        assert_eq!(bad_fields(err), ["body"]);
+        assert_eq!(err.invalid_fields(), ["body"]);
         let clear =
             UserChanges::parse_patch(body(r#"{"full_name": null}"#, UserChanges::FIELDS)).unwrap();
         assert_eq!(clear.full_name, Some(None));
         assert_eq!(clear.is_active, None);
         let err = UserChanges::parse_patch(body(r#"{"is_active": null}"#, UserChanges::FIELDS))
             .unwrap_err();
-        assert_eq!(bad_fields(err), ["is_active"]);
+        assert_eq!(err.invalid_fields(), ["is_active"]);
     }
 
     #[test]
     fn put_requires_the_whole_representation() {
         let err = UserChanges::parse_put(body("{}", UserChanges::FIELDS)).unwrap_err();
-        assert_eq!(bad_fields(err), ["is_active", "full_name"]);
+        assert_eq!(err.invalid_fields(), ["is_active", "full_name"]);
         let put = UserChanges::parse_put(body(
             r#"{"full_name": null, "is_active": false}"#,
             UserChanges::FIELDS,

@@ -153,13 +153,6 @@ async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode,
 mod tests {
     use super::*;
 
-    fn bad_fields(result: Result<Pagination, ApiError>) -> Vec<String> {
-        match result {
-            Err(ApiError::Validation(fields)) => fields.into_iter().map(|f| f.field).collect(),
-            other => panic!("expected a validation error, got {other:?}"),
-        }
-    }
-
     #[test]
     fn pagination_defaults_and_bounds() {
         assert_eq!(
@@ -171,13 +164,27 @@ mod tests {
             Pagination { page: 3, size: 100 }
         );
         assert_eq!(
-            bad_fields(Pagination::parse(Some("0"), Some("1000"))),
+            Pagination::parse(Some("0"), Some("1000"))
+                .unwrap_err()
+                .invalid_fields(),
             ["page", "size"]
         );
-        assert_eq!(bad_fields(Pagination::parse(Some("x"), None)), ["page"]);
-        assert_eq!(bad_fields(Pagination::parse(None, Some("-1"))), ["size"]);
         assert_eq!(
-            bad_fields(Pagination::parse(Some("99999999999"), None)),
+            Pagination::parse(Some("x"), None)
+                .unwrap_err()
+                .invalid_fields(),
+            ["page"]
+        );
+        assert_eq!(
+            Pagination::parse(None, Some("-1"))
+                .unwrap_err()
+                .invalid_fields(),
+            ["size"]
+        );
+        assert_eq!(
+            Pagination::parse(Some("99999999999"), None)
+                .unwrap_err()
+                .invalid_fields(),
             ["page"]
         );
     }

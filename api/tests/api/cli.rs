@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::database_url;
+use crate::helpers::{closed_port, database_url};
 
 /// The binary with a clean environment: only what a test sets reaches it.
 fn api(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -44,15 +44,6 @@ async fn finish(mut command: Command) -> Finished {
             String::from_utf8_lossy(&output.stderr)
         ),
     }
-}
-
-fn closed_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string()
 }
 
 #[tokio::test]

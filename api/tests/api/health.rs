@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::{TestApp, expect_error, expect_json};
+use crate::helpers::{TestApp, closed_port, expect_error, expect_json};
 
 /// A pool aimed at `port` on loopback, connecting lazily like the real one.
 fn pool_for_port(port: u16) -> PgPool {
@@ -16,15 +16,6 @@ fn pool_for_port(port: u16) -> PgPool {
                 .port(port)
                 .username("nobody"),
         )
-}
-
-/// A port with nothing listening on it.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[sqlx::test]

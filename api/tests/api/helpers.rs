@@ -134,3 +134,12 @@ pub fn database_url(options: &sqlx::postgres::PgConnectOptions) -> String {
     url.set_path(options.get_database().unwrap());
     url.to_string()
 }
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
