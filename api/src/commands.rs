@@ -46,11 +46,21 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `api wait-db`: exits 0 as soon as PostgreSQL answers a real query.
-pub async fn wait_db(config: Config, timeout: Duration) -> anyhow::Result<()> {
+/// `api wait-db`: exits 0 as soon as PostgreSQL answers a real query and, with
+/// `for_migrations`, has every migration this binary embeds applied.
+pub async fn wait_db(
+    config: Config,
+    timeout: Duration,
+    for_migrations: bool,
+) -> anyhow::Result<()> {
     let target = &config.database.target;
-    tracing::info!(database = %target, ?timeout, "waiting for PostgreSQL");
-    let outcome = probe::wait_until_answering(&config.database.connect, timeout, |attempt, reason| {
+    let required: Vec<i64> = if for_migrations {
+        migrations::MIGRATOR.iter().map(|m| m.version).collect()
+    } else {
+        vec![]
+    };
+    tracing::info!(database = %target, ?timeout, for_migrations, "waiting for PostgreSQL");
+    let outcome = probe::wait_until_answering(&config.database.connect, timeout, &required, |attempt, reason| {
         tracing::warn!(database = %target, attempt, reason, "PostgreSQL not answering yet; retrying");
     })
     .await

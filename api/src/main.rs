@@ -29,6 +29,10 @@ enum Command {
         /// How long to keep trying, e.g. 500ms, 30s, 2m.
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         timeout: Duration,
+        /// Also wait until every migration this binary knows is applied (the init step of
+        /// api pods, so a new version takes no traffic before its schema exists).
+        #[arg(long)]
+        for_migrations: bool,
     },
 }
 
@@ -56,7 +60,10 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(config).await,
             Command::Migrate => commands::migrate(config).await,
-            Command::WaitDb { timeout } => commands::wait_db(config, timeout).await,
+            Command::WaitDb {
+                timeout,
+                for_migrations,
+            } => commands::wait_db(config, timeout, for_migrations).await,
         }
     });
     match result {

@@ -7,6 +7,8 @@
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
+use super::probe::applied_migration_versions;
+
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// What a migration run changed.
@@ -20,9 +22,10 @@ pub struct MigrationReport {
 
 /// Applies pending migrations and reports which ones this run applied.
 pub async fn run(pool: &PgPool) -> Result<MigrationReport, sqlx::migrate::MigrateError> {
-    let before = super::probe::applied_migration_versions(pool).await?;
-    MIGRATOR.run(pool).await?;
-    let after = super::probe::applied_migration_versions(pool).await?;
+    let mut conn = pool.acquire().await?;
+    let before = applied_migration_versions(&mut conn).await?;
+    MIGRATOR.run(&mut *conn).await?;
+    let after = applied_migration_versions(&mut conn).await?;
     let applied = MIGRATOR
         .iter()
         .filter(|m| after.contains(&m.version) && !before.contains(&m.version))

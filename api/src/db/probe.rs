@@ -46,7 +46,7 @@ pub async fn facts(pool: &PgPool, limit: Duration) -> Result<DatabaseFacts, Prob
         let server_version: String = sqlx::query_scalar("SELECT current_setting('server_version')")
             .fetch_one(pool)
             .await?;
-        let versions = applied_migration_versions(pool).await?;
+        let versions = applied_migration_versions(&mut *pool.acquire().await?).await?;
         Ok::<_, sqlx::Error>((server_version, versions.into_iter().max()))
     };
     let (server_version, migration_version) = tokio::time::timeout(limit, query)
@@ -63,16 +63,25 @@ pub async fn facts(pool: &PgPool, limit: Duration) -> Result<DatabaseFacts, Prob
 }
 
 /// Versions recorded as successfully applied; empty when the table does not exist yet.
-pub async fn applied_migration_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn applied_migration_versions(conn: &mut PgConnection) -> Result<Vec<i64>, sqlx::Error> {
     let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     if !exists {
         return Ok(vec![]);
     }
     sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await
+}
+
+/// The `required` versions missing from `applied`.
+pub fn pending_migrations(required: &[i64], applied: &[i64]) -> Vec<i64> {
+    required
+        .iter()
+        .copied()
+        .filter(|v| !applied.contains(v))
+        .collect()
 }
 
 /// Outcome of [`wait_until_answering`].
@@ -82,11 +91,14 @@ pub struct WaitOutcome {
     pub elapsed: Duration,
 }
 
-/// Connects and runs a real query until PostgreSQL answers or `deadline` passes. Each
-/// failed attempt is reported through `on_retry` (attempt number, reason).
+/// Connects and runs a real query until PostgreSQL answers or `deadline` passes. With
+/// `required_migrations`, it also waits until every one of those versions is applied
+/// (how new api pods wait for the migration Job). Each failed attempt is reported
+/// through `on_retry` (attempt number, reason).
 pub async fn wait_until_answering(
     options: &PgConnectOptions,
     deadline: Duration,
+    required_migrations: &[i64],
     mut on_retry: impl FnMut(u32, &str),
 ) -> Result<WaitOutcome, ProbeError> {
     let started = Instant::now();
@@ -100,22 +112,34 @@ pub async fn wait_until_answering(
         let attempt = async {
             let mut conn = PgConnection::connect_with(options).await?;
             sqlx::query("SELECT 1").execute(&mut conn).await?;
-            conn.close().await
+            let pending = if required_migrations.is_empty() {
+                vec![]
+            } else {
+                let applied = applied_migration_versions(&mut conn).await?;
+                pending_migrations(required_migrations, &applied)
+            };
+            conn.close().await?;
+            Ok::<_, sqlx::Error>(pending)
         };
         let reason = match tokio::time::timeout(attempt_limit, attempt).await {
-            Ok(Ok(())) => {
+            Ok(Ok(pending)) if pending.is_empty() => {
                 return Ok(WaitOutcome {
                     attempts,
                     elapsed: started.elapsed(),
                 });
             }
+            Ok(Ok(pending)) => format!(
+                "PostgreSQL answers, but {} migration(s) are not applied yet (versions {pending:?}); \
+                 waiting for `api migrate`",
+                pending.len()
+            ),
             Ok(Err(err)) => describe(&err),
             Err(_) => format!("no answer within {attempt_limit:?}"),
         };
         let remaining = deadline.saturating_sub(started.elapsed());
         if remaining.is_zero() {
             return Err(ProbeError::Failed(format!(
-                "PostgreSQL did not answer within {deadline:?} ({attempts} attempts); last error: {reason}"
+                "PostgreSQL was not ready within {deadline:?} ({attempts} attempts); last error: {reason}"
             )));
         }
         on_retry(attempts, &reason);
@@ -131,5 +155,14 @@ pub fn describe(err: &sqlx::Error) -> String {
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
         sqlx::Error::Database(db) => format!("database error: {}", db.message()),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pending_migrations_are_the_required_ones_not_applied() {
+        assert_eq!(super::pending_migrations(&[1, 2, 3], &[1, 3]), [2]);
+        assert!(super::pending_migrations(&[1, 2], &[1, 2, 7]).is_empty());
     }
 }

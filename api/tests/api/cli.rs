@@ -150,6 +150,32 @@ async fn wait_db_returns_as_soon_as_postgres_answers(_: PgPoolOptions, db: PgCon
     );
 }
 
+#[sqlx::test(migrations = false)]
+async fn wait_db_for_migrations_waits_until_the_schema_is_current(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = database_url(&db);
+    let env = [("DATABASE_URL", url.as_str())];
+    let early = finish(api(
+        &["wait-db", "--for-migrations", "--timeout", "1s"],
+        &env,
+    ))
+    .await;
+    assert_eq!(early.code, Some(1), "{}", early.output);
+    assert!(early.output.contains("not applied yet"), "{}", early.output);
+
+    let waiting = tokio::spawn(finish(api(
+        &["wait-db", "--for-migrations", "--timeout", "30s"],
+        &env,
+    )));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let migrated = finish(api(&["migrate"], &env)).await;
+    assert!(migrated.success, "{}", migrated.output);
+    let waited = waiting.await.unwrap();
+    assert!(waited.success, "{}", waited.output);
+}
+
 #[tokio::test]
 async fn wait_db_gives_up_after_its_timeout_and_says_why() {
     let url = format!("postgres://nobody@127.0.0.1:{}/none", closed_port());
@@ -166,7 +192,7 @@ async fn wait_db_gives_up_after_its_timeout_and_says_why() {
         "{elapsed:?}"
     );
     assert!(
-        result.output.contains("did not answer within"),
+        result.output.contains("was not ready within"),
         "{}",
         result.output
     );
