@@ -1,10 +1,16 @@
 //! `cargo xtask`: project automation in Rust, so the same steps run on a laptop and in CI.
 //! Dispatch only; each task lives in its own module.
 
+mod chart_docs;
+mod helm;
 mod http_probe;
+mod lint;
+mod overlay;
 mod postgres;
 mod project;
+mod render;
 mod test;
+mod tools;
 mod up;
 
 use std::process::ExitCode;
@@ -15,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Run, test and (soon) ship the platform",
+    about = "Run, test, render and lint the platform",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -31,6 +37,14 @@ enum Task {
     /// The whole test suite, as CI runs it: fmt check, clippy -D warnings, all tests on a
     /// real PostgreSQL (DATABASE_URL or a throwaway server).
     Test(test::Args),
+    /// Render an overlay: target/deploy/<env>/values.yaml and, through `helm template`,
+    /// target/deploy/<env>/manifests.yaml.
+    Render(render::Args),
+    /// Lint the chart with every overlay: helm lint --strict and strict Kubernetes schema
+    /// validation of the rendered manifests; check the chart README is current.
+    Lint,
+    /// Regenerate the parameter table of the chart README from values.yaml.
+    ChartDocs(chart_docs::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +52,9 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Up(args) => up::run(&args),
         Task::Test(args) => test::run(&args),
+        Task::Render(args) => render::run(&args),
+        Task::Lint => lint::run(),
+        Task::ChartDocs(args) => chart_docs::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,60 @@
+//! `cargo xtask lint`: the chart checked with every overlay: `helm lint --strict`, the
+//! rendered manifests validated against the Kubernetes schemas (strict: unknown fields
+//! are errors), and the chart README's parameter table current.
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::helm::{Helm, Release};
+use crate::tools::Tools;
+use crate::{chart_docs, overlay, project, render};
+
+pub fn run() -> anyhow::Result<()> {
+    let tools = Tools::ensure()?;
+    let helm = Helm::new(tools.helm.clone());
+    let chart = project::root().join(render::CHART);
+    let mut failures = Vec::new();
+    for env in overlay::environments(&overlay::overlays_dir())? {
+        match lint_env(&tools, &helm, &chart, &env) {
+            Ok(()) => eprintln!("xtask: {env}: helm lint, schema validation: ok"),
+            Err(err) => {
+                eprintln!("xtask: {env}: FAILED: {err:#}");
+                failures.push(env);
+            }
+        }
+    }
+    if chart_docs::update_readme(&chart, true)? {
+        eprintln!("xtask: chart README: FAILED: out of date; run `cargo xtask chart-docs`");
+        failures.push("chart README".to_owned());
+    }
+    if !failures.is_empty() {
+        bail!("lint failed for: {}", failures.join(", "));
+    }
+    Ok(())
+}
+
+fn lint_env(tools: &Tools, helm: &Helm, chart: &std::path::Path, env: &str) -> anyhow::Result<()> {
+    let out_dir = project::target_dir().join("lint").join(env);
+    let rendered = render::render(tools, env, Some("lint".to_owned()), "", Some(out_dir))?;
+    let overlay = overlay::load(&overlay::overlays_dir(), env)?;
+    helm.lint(&Release {
+        name: &overlay.settings.release,
+        namespace: &overlay.settings.namespace,
+        chart,
+        values: &rendered.values,
+    })?;
+    let output = Command::new(&tools.kubernetes_validate)
+        .args(["--strict", "--quiet"])
+        .arg(&rendered.manifests)
+        .output()
+        .context("running kubernetes-validate")?;
+    if !output.status.success() {
+        bail!(
+            "manifests do not match the Kubernetes schemas:\n{}{}",
+            String::from_utf8_lossy(&output.stdout).trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! The external tools (helm, the manifest validator; kubectl is installed alongside), found or installed by
+//! `scripts/install-tools.sh`, so a person running the script and xtask get the same ones.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub helm: PathBuf,
+    pub kubernetes_validate: PathBuf,
+}
+
+impl Tools {
+    /// Runs the installer (a no-op when everything is in place) and reads the paths.
+    pub fn ensure() -> anyhow::Result<Self> {
+        let script = crate::project::root().join("scripts/install-tools.sh");
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg("--print-paths")
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {}", script.display()))?;
+        if !output.status.success() {
+            bail!("{} failed (see above)", script.display());
+        }
+        parse_paths(&String::from_utf8_lossy(&output.stdout))
+    }
+}
+
+fn parse_paths(text: &str) -> anyhow::Result<Tools> {
+    let find = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .map(PathBuf::from)
+            .with_context(|| format!("install-tools.sh did not report a path for {name}"))
+    };
+    Ok(Tools {
+        helm: find("helm")?,
+        kubernetes_validate: find("kubernetes-validate")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_installer_report() {
+        let tools = parse_paths("helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\n").unwrap();
+        assert_eq!(tools.helm, PathBuf::from("/a/helm"));
+        assert_eq!(tools.kubernetes_validate, PathBuf::from("/v/bin/kv"));
+        assert!(parse_paths("helm=/a/helm\n").unwrap_err().to_string().contains("kubernetes-validate"));
+    }
+}
