@@ -93,12 +93,17 @@ pub fn load(root: &Path, env: &str) -> anyhow::Result<Overlay> {
         bail!(
             "unknown environment '{env}': no {}; known environments: {}",
             settings_path.display(),
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
         );
     }
     let text = std::fs::read_to_string(&settings_path)
         .with_context(|| format!("reading {}", settings_path.display()))?;
-    let settings = parse_settings(&text).with_context(|| format!("in {}", settings_path.display()))?;
+    let settings =
+        parse_settings(&text).with_context(|| format!("in {}", settings_path.display()))?;
     Ok(Overlay {
         env: env.to_owned(),
         dir,
@@ -117,7 +122,9 @@ pub fn parse_settings(text: &str) -> anyhow::Result<OverlaySettings> {
     let repository = settings.image.repository.trim();
     let last_segment = repository.rsplit('/').next().unwrap_or_default();
     if repository.is_empty() || last_segment.contains(':') || repository.contains('@') {
-        bail!("image.repository must be an image name without a tag, e.g. registry.example.com/team/api");
+        bail!(
+            "image.repository must be an image name without a tag, e.g. registry.example.com/team/api"
+        );
     }
     for (name, value) in [
         ("timeouts.deploy", &settings.timeouts.deploy),
@@ -131,7 +138,10 @@ pub fn parse_settings(text: &str) -> anyhow::Result<OverlaySettings> {
 
 /// Seconds in a helm-style duration: a whole number followed by `s`, `m` or `h`.
 pub fn parse_timeout(text: &str) -> anyhow::Result<u64> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
     let value: u64 = number
         .parse()
         .map_err(|_| anyhow::anyhow!("expected a duration such as 90s, 5m or 1h"))?;
@@ -151,11 +161,15 @@ pub fn parse_timeout(text: &str) -> anyhow::Result<u64> {
 fn check_dns_name(field: &str, value: &str, max: usize) -> anyhow::Result<()> {
     let ok = !value.is_empty()
         && value.len() <= max
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if !ok {
-        bail!("{field} {value:?} must be 1-{max} lowercase letters, digits or '-', starting and ending with a letter or digit");
+        bail!(
+            "{field} {value:?} must be 1-{max} lowercase letters, digits or '-', starting and ending with a letter or digit"
+        );
     }
     Ok(())
 }
@@ -179,13 +193,28 @@ mod tests {
     fn mistakes_are_named() {
         let cases = [
             (VALID.replace("release: api", "release: Api_1"), "release"),
-            (VALID.replace("namespace: api-dev", "namespace: -dev"), "namespace"),
-            (VALID.replace("deploy: 10m", "deploy: soon"), "timeouts.deploy"),
+            (
+                VALID.replace("namespace: api-dev", "namespace: -dev"),
+                "namespace",
+            ),
+            (
+                VALID.replace("deploy: 10m", "deploy: soon"),
+                "timeouts.deploy",
+            ),
             (VALID.replace("smoke: 90s", "smoke: 0s"), "timeouts.smoke"),
             (format!("{VALID}replicas: 3\n"), "unknown field `replicas`"),
-            (VALID.replace("kubeContext: kind-api-dev\n", ""), "missing field `kubeContext`"),
-            (VALID.replace("kubeContext: kind-api-dev", "kubeContext: ' '"), "kubeContext"),
-            (VALID.replace("localhost:5001/api", "localhost:5001/api:v1"), "without a tag"),
+            (
+                VALID.replace("kubeContext: kind-api-dev\n", ""),
+                "missing field `kubeContext`",
+            ),
+            (
+                VALID.replace("kubeContext: kind-api-dev", "kubeContext: ' '"),
+                "kubeContext",
+            ),
+            (
+                VALID.replace("localhost:5001/api", "localhost:5001/api:v1"),
+                "without a tag",
+            ),
         ];
         for (text, expected) in cases {
             let err = format!("{:#}", parse_settings(&text).unwrap_err());

@@ -49,7 +49,13 @@ pub struct Rendered {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let tools = Tools::ensure()?;
-    let rendered = render(&tools, &args.env, args.tag.clone(), &args.digest, args.out_dir.clone())?;
+    let rendered = render(
+        &tools,
+        &args.env,
+        args.tag.clone(),
+        &args.digest,
+        args.out_dir.clone(),
+    )?;
     eprintln!("xtask: values    {}", rendered.values.display());
     eprintln!("xtask: manifests {}", rendered.manifests.display());
     Ok(())
@@ -80,7 +86,8 @@ pub fn render(
     let out_dir = out_dir.unwrap_or_else(|| project::target_dir().join("deploy").join(env));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let values_path = out_dir.join("values.yaml");
-    std::fs::write(&values_path, &values).with_context(|| format!("writing {}", values_path.display()))?;
+    std::fs::write(&values_path, &values)
+        .with_context(|| format!("writing {}", values_path.display()))?;
 
     let chart = project::root().join(CHART);
     let manifests = Helm::new(tools.helm.clone()).template(&Release {
@@ -98,7 +105,12 @@ pub fn render(
     })
 }
 
-pub fn vars_for(overlay: &Overlay, image_tag: String, digest: &str, git_revision: String) -> RenderVars {
+pub fn vars_for(
+    overlay: &Overlay,
+    image_tag: String,
+    digest: &str,
+    git_revision: String,
+) -> RenderVars {
     RenderVars {
         env: overlay.env.clone(),
         release: overlay.settings.release.clone(),
@@ -141,7 +153,10 @@ pub fn render_values(source: &str, name: &str, vars: &RenderVars) -> anyhow::Res
 }
 
 fn template_error(name: &str, err: &minijinja::Error) -> anyhow::Error {
-    let line = err.line().map(|line| format!(" line {line}")).unwrap_or_default();
+    let line = err
+        .line()
+        .map(|line| format!(" line {line}"))
+        .unwrap_or_default();
     let detail = err.detail().map(|d| format!(": {d}")).unwrap_or_default();
     anyhow::anyhow!("{name}{line}: {}{detail}", err.kind())
 }
@@ -164,7 +179,11 @@ pub fn git_revision() -> anyhow::Result<String> {
         .output()
         .map(|out| !out.stdout.is_empty())
         .unwrap_or(false);
-    Ok(if dirty { format!("{revision}-dirty") } else { revision })
+    Ok(if dirty {
+        format!("{revision}-dirty")
+    } else {
+        revision
+    })
 }
 
 /// The first 12 characters of a revision, keeping a `-dirty` mark.
@@ -208,7 +227,10 @@ mod tests {
         assert_eq!(parsed["image"]["tag"], "abc123");
         assert_eq!(parsed["image"]["digest"], "");
         assert_eq!(parsed["podAnnotations"]["where"], "api.api-dev");
-        let tricky = RenderVars { image_tag: "1.10".into(), ..vars() };
+        let tricky = RenderVars {
+            image_tag: "1.10".into(),
+            ..vars()
+        };
         let out = render_values("tag: {{ image.tag }}\n", "t.j2", &tricky).unwrap();
         let parsed: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
         assert_eq!(parsed["tag"], "1.10", "a version-like tag stays a string");
@@ -216,19 +238,38 @@ mod tests {
 
     #[test]
     fn an_undefined_variable_names_the_file_and_line() {
-        let err = render_values("a: 1\nb: {{ image.tga }}\n", "overlays/dev/values.yaml.j2", &vars())
+        let err = render_values(
+            "a: 1\nb: {{ image.tga }}\n",
+            "overlays/dev/values.yaml.j2",
+            &vars(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("overlays/dev/values.yaml.j2 line 2:"),
+            "{err}"
+        );
+        assert!(err.contains("undefined"), "{err}");
+        let err = render_values("{{ nope }}", "x.j2", &vars())
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("overlays/dev/values.yaml.j2 line 2:"), "{err}");
-        assert!(err.contains("undefined"), "{err}");
-        let err = render_values("{{ nope }}", "x.j2", &vars()).unwrap_err().to_string();
         assert!(err.contains("x.j2 line 1"), "{err}");
     }
 
     #[test]
     fn output_must_be_a_yaml_mapping() {
-        assert!(render_values("- a\n- b\n", "x.j2", &vars()).unwrap_err().to_string().contains("mapping"));
-        assert!(render_values("a: [\n", "x.j2", &vars()).unwrap_err().to_string().contains("invalid YAML"));
+        assert!(
+            render_values("- a\n- b\n", "x.j2", &vars())
+                .unwrap_err()
+                .to_string()
+                .contains("mapping")
+        );
+        assert!(
+            render_values("a: [\n", "x.j2", &vars())
+                .unwrap_err()
+                .to_string()
+                .contains("invalid YAML")
+        );
     }
 
     #[test]

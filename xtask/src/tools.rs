@@ -48,9 +48,16 @@ mod tests {
 
     #[test]
     fn reads_the_installer_report() {
-        let tools = parse_paths("helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\n").unwrap();
+        let tools =
+            parse_paths("helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\n")
+                .unwrap();
         assert_eq!(tools.helm, PathBuf::from("/a/helm"));
         assert_eq!(tools.kubernetes_validate, PathBuf::from("/v/bin/kv"));
-        assert!(parse_paths("helm=/a/helm\n").unwrap_err().to_string().contains("kubernetes-validate"));
+        assert!(
+            parse_paths("helm=/a/helm\n")
+                .unwrap_err()
+                .to_string()
+                .contains("kubernetes-validate")
+        );
     }
 }
