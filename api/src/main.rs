@@ -34,10 +34,31 @@ enum Command {
         #[arg(long)]
         for_migrations: bool,
     },
+    /// Run the smoke checks against a running api and print a table; non-zero on failure.
+    /// Needs no database settings.
+    Smoke {
+        /// Base URL of the api, e.g. http://127.0.0.1:8000.
+        #[arg(long)]
+        url: String,
+        /// How long readiness may take to turn 200.
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        ready_timeout: Duration,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Smoke {
+        url,
+        ready_timeout,
+        json,
+    }) = &cli.command
+    {
+        return smoke(url, *ready_timeout, *json);
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -64,6 +85,7 @@ fn main() -> ExitCode {
                 timeout,
                 for_migrations,
             } => commands::wait_db(config, timeout, for_migrations).await,
+            Command::Smoke { .. } => Ok(()),
         }
     });
     match result {
@@ -73,5 +95,38 @@ fn main() -> ExitCode {
             eprintln!("api: error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("api: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = api::smoke::SmokeOptions {
+        base_url: url.to_owned(),
+        ready_deadline: ready_timeout,
+        request_timeout: Duration::from_secs(10),
+    };
+    let report = runtime.block_on(api::smoke::run_all(&options));
+    let text = if json {
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    } else {
+        report.to_table()
+    };
+    #[allow(clippy::print_stdout)] // the report is this command's output
+    {
+        println!("{}", text.trim_end());
+    }
+    if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -6,4 +6,5 @@ mod cli;
 mod errors;
 mod health;
 mod helpers;
+mod smoke;
 mod users;

@@ -1,0 +1,212 @@
+//! The smoke checks themselves: plain HTTP, judged by status codes and bodies.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use super::{CheckResult, SmokeOptions, SmokeReport, timed};
+
+/// Runs every check in order; the user round trip only when readiness passed.
+pub async fn run_all(options: &SmokeOptions) -> SmokeReport {
+    let base = options.base_url.trim_end_matches('/').to_owned();
+    let client = match Client::builder().timeout(options.request_timeout).build() {
+        Ok(client) => client,
+        Err(err) => {
+            let failed = CheckResult {
+                name: "http client",
+                passed: false,
+                duration_ms: 0.0,
+                detail: err.to_string(),
+            };
+            return SmokeReport {
+                base_url: base,
+                passed: false,
+                checks: vec![failed],
+            };
+        }
+    };
+    let api = Api {
+        client,
+        base: base.clone(),
+    };
+    let mut checks = vec![
+        timed("liveness", api.expect_status("/healthz", StatusCode::OK)).await,
+        timed("readiness", api.wait_ready(options.ready_deadline)).await,
+    ];
+    let ready = checks.iter().all(|c| c.passed);
+    checks.push(timed("database check", api.db_check()).await);
+    if ready {
+        checks.push(timed("user round trip", api.user_round_trip()).await);
+    }
+    let passed = checks.iter().all(|c| c.passed);
+    SmokeReport {
+        base_url: base,
+        passed,
+        checks,
+    }
+}
+
+struct Api {
+    client: Client,
+    base: String,
+}
+
+impl Api {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(StatusCode, Value), String> {
+        let response = request.send().await.map_err(|err| describe(&err))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|err| describe(&err))?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, body))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn expect_status(&self, path: &str, expected: StatusCode) -> Result<String, String> {
+        let (status, body) = self.send(self.client.get(self.url(path))).await?;
+        if status == expected {
+            Ok(format!("GET {path}: {status}"))
+        } else {
+            Err(format!(
+                "GET {path}: expected {expected}, got {status}: {}",
+                error_message(&body)
+            ))
+        }
+    }
+
+    /// Polls `/readyz` with backoff until 200 or the deadline.
+    async fn wait_ready(&self, deadline: Duration) -> Result<String, String> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(250);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let last = match self.send(self.client.get(self.url("/readyz"))).await {
+                Ok((StatusCode::OK, _)) => return Ok(format!("ready after {attempts} attempt(s)")),
+                Ok((status, body)) => format!("{status}: {}", error_message(&body)),
+                Err(err) => err,
+            };
+            if started.elapsed() + backoff > deadline {
+                return Err(format!(
+                    "not ready within {deadline:?} ({attempts} attempts); last: {last}"
+                ));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn db_check(&self) -> Result<String, String> {
+        let (status, body) = self.send(self.client.get(self.url("/db-check"))).await?;
+        if status != StatusCode::OK {
+            return Err(format!("GET /db-check: {status}: {}", error_message(&body)));
+        }
+        let database = &body["database"];
+        match database["migration_version"].as_i64() {
+            Some(version) => Ok(format!(
+                "PostgreSQL {}, schema {version}, {:.1}ms round trip",
+                database["server_version"].as_str().unwrap_or("?"),
+                database["round_trip_ms"].as_f64().unwrap_or(0.0)
+            )),
+            None => Err("the database has no migrations applied; run `api migrate`".into()),
+        }
+    }
+
+    /// Create, read, list, update and delete a user of its own; always tries to delete it.
+    async fn user_round_trip(&self) -> Result<String, String> {
+        let name = format!("smoke-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let (status, created) = self
+            .send(self.client.post(self.url("/api/v1/users")).json(&json!({
+                "email": format!("{name}@smoke.invalid"),
+                "username": name,
+                "full_name": "Smoke Test",
+                "password": uuid::Uuid::new_v4().to_string(),
+            })))
+            .await?;
+        if status != StatusCode::CREATED {
+            return Err(format!(
+                "create: expected 201, got {status}: {}",
+                error_message(&created)
+            ));
+        }
+        let id = created["id"].as_str().unwrap_or_default().to_owned();
+        let path = format!("/api/v1/users/{id}");
+        let steps = self.read_list_update(&path, &id).await;
+        let cleanup = self.send(self.client.delete(self.url(&path))).await;
+        steps?;
+        match cleanup {
+            Ok((StatusCode::NO_CONTENT, _)) => {}
+            Ok((status, body)) => {
+                return Err(format!(
+                    "delete: expected 204, got {status}: {}",
+                    error_message(&body)
+                ));
+            }
+            Err(err) => return Err(format!("delete: {err}")),
+        }
+        match self.send(self.client.get(self.url(&path))).await? {
+            (StatusCode::NOT_FOUND, _) => {
+                Ok(format!("created, read, listed, updated and deleted {name}"))
+            }
+            (status, _) => Err(format!(
+                "after delete, GET returned {status} instead of 404"
+            )),
+        }
+    }
+
+    async fn read_list_update(&self, path: &str, id: &str) -> Result<(), String> {
+        let (status, fetched) = self.send(self.client.get(self.url(path))).await?;
+        if status != StatusCode::OK || fetched["id"] != id {
+            return Err(format!("read: expected 200 with the user, got {status}"));
+        }
+        let (status, page) = self
+            .send(self.client.get(self.url("/api/v1/users?page=1&size=100")))
+            .await?;
+        let listed = page["users"]
+            .as_array()
+            .is_some_and(|users| users.iter().any(|u| u["id"] == id));
+        if status != StatusCode::OK || !listed {
+            return Err(format!(
+                "list: the new user is not among the newest 100 ({status})"
+            ));
+        }
+        let (status, updated) = self
+            .send(
+                self.client
+                    .patch(self.url(path))
+                    .json(&json!({"full_name": "Smoke Test Updated"})),
+            )
+            .await?;
+        if status != StatusCode::OK || updated["full_name"] != "Smoke Test Updated" {
+            return Err(format!(
+                "update: expected 200 with the new name, got {status}: {}",
+                error_message(&updated)
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn error_message(body: &Value) -> String {
+    body["error"]["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.to_string().chars().take(200).collect())
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "request timed out".to_owned()
+    } else if err.is_connect() {
+        format!("cannot connect: {err}")
+    } else {
+        err.to_string()
+    }
+}

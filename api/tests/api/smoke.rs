@@ -1,0 +1,83 @@
+//! The smoke suite (`api smoke`) against a real server.
+
+use std::time::Duration;
+
+use api::smoke::{SmokeOptions, run_all};
+use sqlx::PgPool;
+
+use crate::helpers::TestApp;
+
+fn options(app: &TestApp, ready_deadline: Duration) -> SmokeOptions {
+    SmokeOptions {
+        base_url: format!("http://{}/", app.address),
+        ready_deadline,
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+#[sqlx::test]
+async fn every_check_passes_on_a_healthy_service_and_cleans_up(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let report = run_all(&options(&app, Duration::from_secs(10))).await;
+    assert!(report.passed, "{}", report.to_table());
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        ["liveness", "readiness", "database check", "user round trip"]
+    );
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "the smoke user is deleted again");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_unmigrated_database_fails_the_database_check(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let report = run_all(&options(&app, Duration::from_secs(5))).await;
+    assert!(!report.passed);
+    let db = report
+        .checks
+        .iter()
+        .find(|c| c.name == "database check")
+        .unwrap();
+    assert!(
+        !db.passed && db.detail.contains("api migrate"),
+        "{}",
+        report.to_table()
+    );
+}
+
+#[tokio::test]
+async fn a_service_that_never_gets_ready_fails_within_the_deadline() {
+    let port = crate::helpers::closed_port();
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(
+        sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(port),
+    );
+    let app = TestApp::spawn(pool).await;
+    let started = std::time::Instant::now();
+    let report = run_all(&options(&app, Duration::from_secs(1))).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed);
+    let readiness = report
+        .checks
+        .iter()
+        .find(|c| c.name == "readiness")
+        .unwrap();
+    assert!(
+        !readiness.passed && readiness.detail.contains("not ready within"),
+        "{}",
+        report.to_table()
+    );
+    assert!(
+        report.checks.iter().all(|c| c.name != "user round trip"),
+        "no round trip when not ready"
+    );
+}
