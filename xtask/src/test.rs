@@ -42,6 +42,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let database = Database::provide("test")?;
     eprintln!("    using {}", database.describe());
 
+    project::step("tools for the chart tests (helm, kubectl, kubernetes-validate)");
+    crate::tools::Tools::ensure()?;
+
     project::step("cargo test");
     let extra = &args.cargo_test_args;
     let result = cmd!(sh, "cargo test --workspace {extra...}")

@@ -1,5 +1,6 @@
 //! `cargo xtask test` refuses, with one line saying how to fix it, when it cannot get a
 //! database; it never skips the database tests.
+#![allow(clippy::unwrap_used)]
 
 use std::process::Command;
 

@@ -41,8 +41,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 api-platform/database-client: "true"
 {{- end }}
 
+{{/* The api is the release's main component: its objects carry the plain full name. */}}
 {{- define "api-platform.apiName" -}}
-{{- printf "%s-api" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "api-platform.fullname" . }}
 {{- end }}
 
 {{- define "api-platform.postgresqlName" -}}

@@ -1,0 +1,667 @@
+//! The Helm chart with each overlay, using the real helm binary and the Kubernetes schema
+//! validator (found or installed by scripts/install-tools.sh). No cluster is involved.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+const ENVS: [&str; 3] = ["dev", "staging", "prod"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn chart() -> PathBuf {
+    root().join("charts/api-platform")
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|err| panic!("running {command:?}: {err}"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// helm, as the installer reports it.
+fn helm() -> &'static PathBuf {
+    static HELM: OnceLock<PathBuf> = OnceLock::new();
+    HELM.get_or_init(|| {
+        let output = run(Command::new("bash")
+            .arg(root().join("scripts/install-tools.sh"))
+            .arg("--print-paths"));
+        assert!(
+            output.status.success(),
+            "install-tools.sh: {}",
+            text(&output)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let path = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("helm="))
+            .expect("a helm path");
+        PathBuf::from(path)
+    })
+}
+
+struct Rendered {
+    values: PathBuf,
+    docs: Vec<Value>,
+    text: String,
+}
+
+/// Every overlay rendered once by `cargo xtask render`, into a folder of this test run.
+fn rendered(env: &str) -> &'static Rendered {
+    static ALL: OnceLock<HashMap<&'static str, Rendered>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        helm();
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("chart-tests-{}", std::process::id()));
+        ENVS.iter()
+            .map(|env| {
+                let out_dir = base.join(env);
+                let output = run(Command::new(env!("CARGO_BIN_EXE_xtask"))
+                    .args(["render", env, "--tag", "0123456789ab", "--out-dir"])
+                    .arg(&out_dir));
+                assert!(output.status.success(), "render {env}: {}", text(&output));
+                let manifests = std::fs::read_to_string(out_dir.join("manifests.yaml")).unwrap();
+                let docs = serde_yaml::Deserializer::from_str(&manifests)
+                    .map(|doc| Value::deserialize(doc).unwrap())
+                    .filter(|doc| !doc.is_null())
+                    .collect();
+                (
+                    *env,
+                    Rendered {
+                        values: out_dir.join("values.yaml"),
+                        docs,
+                        text: manifests,
+                    },
+                )
+            })
+            .collect()
+    });
+    &all[env]
+}
+
+fn kind(env: &str, kind: &str) -> Vec<&'static Value> {
+    rendered(env)
+        .docs
+        .iter()
+        .filter(|d| d["kind"] == kind)
+        .collect()
+}
+
+fn one(env: &str, kind_name: &str, name: &str) -> &'static Value {
+    kind(env, kind_name)
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{env}: no {kind_name} named {name}"))
+}
+
+/// Pod specs of every workload, with where they come from.
+fn pod_specs(env: &str) -> Vec<(String, &'static Value, &'static Value)> {
+    rendered(env)
+        .docs
+        .iter()
+        .filter_map(|doc| {
+            let name = format!(
+                "{}/{}",
+                doc["kind"].as_str()?,
+                doc["metadata"]["name"].as_str()?
+            );
+            match doc["kind"].as_str()? {
+                "Deployment" | "StatefulSet" | "Job" => Some((
+                    name,
+                    &doc["spec"]["template"]["spec"],
+                    &doc["spec"]["template"]["metadata"]["labels"],
+                )),
+                "Pod" => Some((name, &doc["spec"], &doc["metadata"]["labels"])),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn containers(spec: &Value) -> Vec<(&Value, bool)> {
+    let main = spec["containers"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|c| (c, false));
+    let init = spec["initContainers"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|c| (c, true));
+    main.chain(init).collect()
+}
+
+fn matches(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_mapping()
+        .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+#[test]
+fn xtask_lint_passes_helm_lint_and_strict_schema_validation_for_every_overlay() {
+    helm(); // installs the tools once, before xtask looks them up too
+    let output = run(Command::new(env!("CARGO_BIN_EXE_xtask")).arg("lint"));
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    for env in ENVS {
+        assert!(
+            out.contains(&format!("{env}: helm lint, schema validation: ok")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn every_overlay_installs_with_a_client_side_dry_run() {
+    for env in ENVS {
+        let namespace = format!("api-{env}");
+        let output = run(Command::new(helm())
+            .args(["install", "api"])
+            .arg(chart())
+            .args(["--dry-run=client", "--namespace", &namespace, "--values"])
+            .arg(&rendered(env).values));
+        assert!(output.status.success(), "{env}: {}", text(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("STATUS: pending-install"),
+            "{env}: {}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
+fn every_pod_meets_the_restricted_pod_security_standard() {
+    for env in ENVS {
+        for (name, spec, _) in pod_specs(env) {
+            let pod = &spec["securityContext"];
+            assert_eq!(pod["runAsNonRoot"], true, "{env} {name}");
+            assert_eq!(
+                pod["seccompProfile"]["type"], "RuntimeDefault",
+                "{env} {name}"
+            );
+            assert!(
+                pod["runAsUser"].as_u64().unwrap() >= 10000,
+                "{env} {name}: uid below 10000"
+            );
+            assert_eq!(spec["automountServiceAccountToken"], false, "{env} {name}");
+            for (container, _) in containers(spec) {
+                let what = format!("{env} {name} {}", container["name"].as_str().unwrap());
+                let sc = &container["securityContext"];
+                assert_eq!(sc["allowPrivilegeEscalation"], false, "{what}");
+                assert_eq!(sc["readOnlyRootFilesystem"], true, "{what}");
+                assert_eq!(
+                    sc["capabilities"]["drop"],
+                    Value::Sequence(vec!["ALL".into()]),
+                    "{what}"
+                );
+                assert!(sc["capabilities"].get("add").is_none(), "{what}");
+                assert_ne!(sc["privileged"], true, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_container_has_resources_and_every_server_has_probes() {
+    for env in ENVS {
+        for (name, spec, _) in pod_specs(env) {
+            for (container, init) in containers(spec) {
+                let what = format!("{env} {name} {}", container["name"].as_str().unwrap());
+                for bound in ["requests", "limits"] {
+                    for resource in ["cpu", "memory"] {
+                        assert!(
+                            !container["resources"][bound][resource].is_null(),
+                            "{what}: {bound}.{resource}"
+                        );
+                    }
+                }
+                if !init && (name.starts_with("Deployment/") || name.starts_with("StatefulSet/")) {
+                    for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                        assert!(container[probe].is_mapping(), "{what}: {probe}");
+                    }
+                }
+            }
+        }
+        let api = one(env, "Deployment", "api");
+        let probes = &api["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            probes["livenessProbe"]["httpGet"]["path"], "/healthz",
+            "{env}"
+        );
+        assert_eq!(
+            probes["readinessProbe"]["httpGet"]["path"], "/readyz",
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn selectors_match_the_labels_of_what_they_select() {
+    for env in ENVS {
+        let pods = pod_specs(env);
+        for kind_name in ["Deployment", "StatefulSet"] {
+            for doc in kind(env, kind_name) {
+                let selector = &doc["spec"]["selector"]["matchLabels"];
+                assert!(
+                    matches(selector, &doc["spec"]["template"]["metadata"]["labels"]),
+                    "{env} {kind_name}"
+                );
+            }
+        }
+        for service in kind(env, "Service") {
+            let name = service["metadata"]["name"].as_str().unwrap();
+            let selected = pods
+                .iter()
+                .filter(|(_, _, labels)| matches(&service["spec"]["selector"], labels))
+                .count();
+            assert!(
+                selected >= 1,
+                "{env}: Service {name} selects no pod template"
+            );
+            for port in service["spec"]["ports"].as_sequence().unwrap() {
+                if let Some(target) = port["targetPort"].as_str() {
+                    let named = pods.iter().any(|(_, spec, labels)| {
+                        matches(&service["spec"]["selector"], labels)
+                            && containers(spec).iter().any(|(c, _)| {
+                                c["ports"]
+                                    .as_sequence()
+                                    .into_iter()
+                                    .flatten()
+                                    .any(|p| p["name"] == target)
+                            })
+                    });
+                    assert!(
+                        named,
+                        "{env}: Service {name} targets port {target} no selected container names"
+                    );
+                }
+            }
+        }
+        for pdb in kind(env, "PodDisruptionBudget") {
+            let api = one(env, "Deployment", "api");
+            assert!(matches(
+                &pdb["spec"]["selector"]["matchLabels"],
+                &api["spec"]["template"]["metadata"]["labels"]
+            ));
+        }
+        for hpa in kind(env, "HorizontalPodAutoscaler") {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            assert_eq!(target["kind"], "Deployment");
+            one(env, "Deployment", target["name"].as_str().unwrap());
+        }
+        for policy in kind(env, "NetworkPolicy") {
+            let name = policy["metadata"]["name"].as_str().unwrap();
+            let selector = &policy["spec"]["podSelector"]["matchLabels"];
+            assert!(
+                pods.iter().any(|(_, _, labels)| matches(selector, labels)),
+                "{env}: NetworkPolicy {name} selects nothing"
+            );
+        }
+        for ingress in kind(env, "Ingress") {
+            for rule in ingress["spec"]["rules"].as_sequence().unwrap() {
+                for path in rule["http"]["paths"].as_sequence().unwrap() {
+                    one(
+                        env,
+                        "Service",
+                        path["backend"]["service"]["name"].as_str().unwrap(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replicas_autoscaling_and_disruption_budgets_follow_each_overlay() {
+    let dev = one("dev", "Deployment", "api");
+    assert_eq!(dev["spec"]["replicas"], 1);
+    assert!(kind("dev", "HorizontalPodAutoscaler").is_empty());
+    assert!(kind("dev", "PodDisruptionBudget").is_empty());
+    assert!(
+        one("dev", "StatefulSet", "api-postgresql")["spec"]
+            .get("volumeClaimTemplates")
+            .is_none()
+    );
+
+    let staging = one("staging", "Deployment", "api");
+    assert!(
+        staging["spec"].get("replicas").is_none(),
+        "the HPA owns the replica count"
+    );
+    assert_eq!(
+        one("staging", "HorizontalPodAutoscaler", "api")["spec"]["minReplicas"],
+        2
+    );
+    assert!(
+        one("staging", "StatefulSet", "api-postgresql")["spec"]["volumeClaimTemplates"]
+            .is_sequence()
+    );
+    assert!(one("staging", "Ingress", "api")["spec"]["tls"].is_sequence());
+
+    let prod = one("prod", "Deployment", "api");
+    assert!(prod["spec"].get("replicas").is_none());
+    let hpa = one("prod", "HorizontalPodAutoscaler", "api");
+    assert!(hpa["spec"]["minReplicas"].as_u64().unwrap() >= 3);
+    assert_eq!(
+        hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+        600
+    );
+    assert_eq!(
+        one("prod", "PodDisruptionBudget", "api")["spec"]["minAvailable"],
+        2
+    );
+    let pod = &prod["spec"]["template"]["spec"];
+    assert!(pod["topologySpreadConstraints"].is_sequence());
+    assert!(pod["affinity"]["podAntiAffinity"].is_mapping());
+    assert_eq!(
+        prod["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
+    assert!(
+        kind("prod", "StatefulSet").is_empty(),
+        "prod uses the external database"
+    );
+    assert_eq!(
+        one("prod", "ConfigMap", "api")["data"]["DB_HOST"],
+        "postgres.prod.internal"
+    );
+    let tls = &one("prod", "Ingress", "api")["spec"]["tls"][0];
+    assert_eq!(tls["secretName"], "api-prod-tls");
+}
+
+#[test]
+fn the_database_password_stays_in_secrets() {
+    for env in ENVS {
+        for config_map in kind(env, "ConfigMap") {
+            for (key, _) in config_map["data"].as_mapping().unwrap() {
+                let key = key.as_str().unwrap().to_ascii_uppercase();
+                assert!(
+                    !key.contains("PASSWORD") && !key.contains("SECRET"),
+                    "{env}: ConfigMap key {key}"
+                );
+            }
+        }
+        for (name, spec, _) in pod_specs(env) {
+            for (container, _) in containers(spec) {
+                for var in container["env"].as_sequence().into_iter().flatten() {
+                    let var_name = var["name"].as_str().unwrap();
+                    if var_name.contains("PASSWORD") {
+                        assert!(
+                            var.get("value").is_none(),
+                            "{env} {name}: {var_name} is a literal"
+                        );
+                        assert!(
+                            var["valueFrom"]["secretKeyRef"].is_mapping(),
+                            "{env} {name}: {var_name}"
+                        );
+                    }
+                }
+            }
+        }
+        for secret in kind(env, "Secret") {
+            let encoded = secret["data"]["password"].as_str().unwrap();
+            let others: String = rendered(env)
+                .text
+                .split("\n---")
+                .filter(|doc| !doc.contains("kind: Secret"))
+                .collect();
+            assert!(
+                !others.contains(encoded),
+                "{env}: the encoded password appears outside its Secret"
+            );
+        }
+    }
+    // prod brings its own Secret: the chart makes none and points at it.
+    assert!(kind("prod", "Secret").is_empty());
+    let env = &one("prod", "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "api-database");
+    for values in ENVS.map(|env| std::fs::read_to_string(&rendered(env).values).unwrap()) {
+        assert!(
+            !values.to_ascii_lowercase().contains("password:"),
+            "no password in rendered values"
+        );
+    }
+}
+
+#[test]
+fn the_migration_job_runs_once_per_revision_before_pods_take_traffic() {
+    for env in ENVS {
+        let job = one(env, "Job", "api-migrate-1");
+        assert!(
+            job["metadata"]["annotations"].get("helm.sh/hook").is_none(),
+            "{env}: a plain Job, not a hook"
+        );
+        let spec = &job["spec"]["template"]["spec"];
+        assert_eq!(spec["restartPolicy"], "Never");
+        assert!(job["spec"]["backoffLimit"].as_u64().is_some());
+        assert_eq!(
+            spec["containers"][0]["args"],
+            Value::Sequence(vec!["migrate".into()])
+        );
+        let wait = &spec["initContainers"][0]["args"];
+        assert_eq!(
+            wait[0], "wait-db",
+            "{env}: the Job waits for PostgreSQL first"
+        );
+        assert!(
+            !wait
+                .as_sequence()
+                .unwrap()
+                .contains(&"--for-migrations".into())
+        );
+
+        let api = &one(env, "Deployment", "api")["spec"]["template"]["spec"];
+        let api_wait = api["initContainers"][0]["args"].as_sequence().unwrap();
+        assert!(
+            api_wait.contains(&"--for-migrations".into()),
+            "{env}: api pods wait for the schema"
+        );
+        assert_eq!(
+            api["initContainers"][0]["image"], api["containers"][0]["image"],
+            "{env}: no extra image"
+        );
+    }
+    // A new revision gets a new Job, so it never collides with the last one's immutable fields.
+    let output = run(Command::new(helm())
+        .args(["template", "api"])
+        .arg(chart())
+        .args([
+            "--set",
+            "image.tag=t",
+            "--set",
+            "fullnameOverride=api",
+            "--show-only",
+            "templates/api/migration-job.yaml",
+        ])
+        .args(["--is-upgrade"]));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("name: api-migrate-"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn network_policies_deny_by_default_and_open_only_what_is_needed() {
+    for env in ENVS {
+        let deny = one(env, "NetworkPolicy", "api-default-deny");
+        assert_eq!(
+            deny["spec"]["policyTypes"],
+            Value::Sequence(vec!["Ingress".into(), "Egress".into()])
+        );
+        assert!(deny["spec"].get("ingress").is_none() && deny["spec"].get("egress").is_none());
+        let api = one(env, "NetworkPolicy", "api");
+        let from = &api["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"];
+        assert_eq!(from["kubernetes.io/metadata.name"], "ingress-nginx");
+        let egress_ports: Vec<&Value> = api["spec"]["egress"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|rule| rule["ports"].as_sequence().unwrap())
+            .map(|p| &p["port"])
+            .collect();
+        assert!(
+            egress_ports.contains(&&Value::from(5432)) && egress_ports.contains(&&Value::from(53)),
+            "{env}"
+        );
+        one(env, "NetworkPolicy", "api-migrate");
+    }
+    let db = one("dev", "NetworkPolicy", "api-postgresql");
+    let from = &db["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"];
+    assert_eq!(from["api-platform/database-client"], "true");
+    let prod_api = one("prod", "NetworkPolicy", "api");
+    assert_eq!(
+        prod_api["spec"]["egress"][0]["to"][0]["ipBlock"]["cidr"],
+        "10.20.0.0/16"
+    );
+}
+
+#[test]
+fn config_and_secret_changes_roll_the_pods() {
+    let dev = one("dev", "Deployment", "api");
+    let annotations = &dev["spec"]["template"]["metadata"]["annotations"];
+    assert!(annotations["checksum/config"].as_str().unwrap().len() == 64);
+    assert!(annotations["checksum/secret"].is_string());
+    assert_eq!(
+        annotations["app.kubernetes.io/git-revision"]
+            .as_str()
+            .map(|r| r.len() >= 7),
+        Some(true)
+    );
+    let prod = one("prod", "Deployment", "api");
+    assert!(
+        prod["spec"]["template"]["metadata"]["annotations"]
+            .get("checksum/secret")
+            .is_none(),
+        "prod's Secret is not the chart's"
+    );
+    let grace = dev["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        .as_u64()
+        .unwrap();
+    let drain = one("dev", "ConfigMap", "api")["data"]["SHUTDOWN_GRACE_PERIOD"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('s')
+        .parse::<u64>()
+        .unwrap();
+    assert!(
+        grace > drain,
+        "terminationGracePeriodSeconds {grace} must exceed the drain time {drain}"
+    );
+}
+
+#[test]
+fn every_object_carries_the_standard_labels() {
+    for env in ENVS {
+        for doc in &rendered(env).docs {
+            let labels = &doc["metadata"]["labels"];
+            for key in [
+                "app.kubernetes.io/name",
+                "app.kubernetes.io/instance",
+                "app.kubernetes.io/managed-by",
+                "helm.sh/chart",
+            ] {
+                assert!(
+                    labels[key].is_string(),
+                    "{env} {}/{}: {key}",
+                    doc["kind"].as_str().unwrap(),
+                    doc["metadata"]["name"].as_str().unwrap()
+                );
+            }
+        }
+    }
+}
+
+/// `helm template` of the chart alone with `--set` pairs.
+fn template_with(sets: &[&str]) -> Output {
+    let mut command = Command::new(helm());
+    command.args(["template", "api"]).arg(chart());
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    run(&mut command)
+}
+
+#[test]
+fn bad_values_fail_with_the_schema_error() {
+    let cases: BTreeMap<&str, (Vec<&str>, &str)> = BTreeMap::from([
+        (
+            "string replicaCount",
+            (
+                vec!["image.tag=t", "replicaCount=three"],
+                "/replicaCount': got string, want integer",
+            ),
+        ),
+        (
+            "unknown key",
+            (
+                vec!["image.tag=t", "replicas=3"],
+                "additional properties 'replicas' not allowed",
+            ),
+        ),
+        (
+            "missing tag",
+            (vec![], "/image/tag': minLength: got 0, want 1"),
+        ),
+        ("bad env", (vec!["image.tag=t", "app.env=qa"], "/app/env")),
+        (
+            "bad duration",
+            (
+                vec!["image.tag=t", "app.requestTimeout=soon"],
+                "/app/requestTimeout",
+            ),
+        ),
+        (
+            "bad digest",
+            (vec!["image.digest=sha256:nothex"], "/image/digest"),
+        ),
+    ]);
+    for (case, (sets, expected)) in cases {
+        let output = template_with(&sets);
+        assert!(!output.status.success(), "{case}: accepted");
+        assert!(
+            text(&output).contains(expected),
+            "{case}: {}",
+            text(&output)
+        );
+    }
+    let external_without_password = template_with(&[
+        "image.tag=t",
+        "postgresql.enabled=false",
+        "database.host=db",
+    ]);
+    assert!(
+        text(&external_without_password).contains("database.existingSecret"),
+        "{}",
+        text(&external_without_password)
+    );
+    let external_without_host = template_with(&[
+        "image.tag=t",
+        "postgresql.enabled=false",
+        "database.existingSecret=s",
+    ]);
+    assert!(
+        text(&external_without_host).contains("database.host is required"),
+        "{}",
+        text(&external_without_host)
+    );
+}
