@@ -67,15 +67,8 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("api: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
@@ -99,15 +92,8 @@ fn main() -> ExitCode {
 }
 
 fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("api: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let options = api::smoke::SmokeOptions {
         base_url: url.to_owned(),
@@ -129,4 +115,12 @@ fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    builder
+        .enable_all()
+        .build()
+        .map_err(|err| eprintln!("api: cannot start the async runtime: {err}"))
+        .ok()
 }

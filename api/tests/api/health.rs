@@ -18,6 +18,15 @@ fn pool_for_port(port: u16) -> PgPool {
         )
 }
 
+async fn expect_database_unavailable(app: &TestApp, path: &str) -> serde_json::Value {
+    expect_error(
+        app.get(path).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+    )
+    .await
+}
+
 #[sqlx::test]
 async fn index_names_the_service_and_links_its_endpoints(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
@@ -79,29 +88,14 @@ async fn db_check_reports_round_trip_server_version_and_schema_version(pool: PgP
 async fn an_unreachable_database_fails_readiness_but_not_liveness() {
     let app = TestApp::spawn(pool_for_port(closed_port())).await;
     expect_json(app.get("/healthz").await, StatusCode::OK).await;
-    let error = expect_error(
-        app.get("/readyz").await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-    )
-    .await;
+    let error = expect_database_unavailable(&app, "/readyz").await;
     assert!(
         error["message"].as_str().unwrap().contains("not ready"),
         "{error}"
     );
-    expect_error(
-        app.get("/db-check").await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-    )
-    .await;
+    expect_database_unavailable(&app, "/db-check").await;
     // A client's request is not the client's fault: 503, never 500.
-    expect_error(
-        app.get("/api/v1/users").await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-    )
-    .await;
+    expect_database_unavailable(&app, "/api/v1/users").await;
     expect_json(app.get("/healthz").await, StatusCode::OK).await;
 }
 
@@ -118,12 +112,7 @@ async fn readiness_never_hangs_on_a_database_that_does_not_answer() {
     });
     let app = TestApp::spawn_with(pool_for_port(port), &[("READINESS_TIMEOUT", "300ms")]).await;
     let started = Instant::now();
-    let error = expect_error(
-        app.get("/readyz").await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-    )
-    .await;
+    let error = expect_database_unavailable(&app, "/readyz").await;
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "took {:?}",
