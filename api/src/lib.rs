@@ -6,7 +6,6 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
-pub mod smoke;
 pub mod state;
 pub mod telemetry;
 pub mod users;

@@ -92,17 +92,20 @@ fn main() -> ExitCode {
 }
 
 fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
-    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
-        return ExitCode::FAILURE;
-    };
-    let options = api::smoke::SmokeOptions {
+    let options = smoke::SmokeOptions {
         base_url: url.to_owned(),
         ready_deadline: ready_timeout,
         request_timeout: Duration::from_secs(10),
     };
-    let report = runtime.block_on(api::smoke::run_all(&options));
+    let report = match smoke::run_blocking(&options) {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("api: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let text = if json {
-        serde_json::to_string_pretty(&report).unwrap_or_default()
+        report.to_json()
     } else {
         report.to_table()
     };

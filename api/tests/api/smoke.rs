@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use api::smoke::{SmokeOptions, run_all};
+use smoke::{SmokeOptions, run_all};
 use sqlx::PgPool;
 
 use crate::helpers::TestApp;

@@ -1,5 +1,6 @@
-//! `api smoke --url URL`: the smoke suite against a running api, from anywhere the api
-//! image or binary runs (a laptop, CI, the chart's `helm test` pod). Checks liveness,
+//! The smoke suite against a running api. One implementation behind `api smoke --url`
+//! (so the api image runs it, e.g. in the chart's `helm test` pod), `cargo xtask smoke`
+//! and the smoke step of `cargo xtask deploy`. Checks liveness,
 //! readiness (retried until a deadline), `/db-check`, and a full user round trip with a
 //! unique user that it deletes again, then prints a table of checks with timings.
 
@@ -39,7 +40,21 @@ pub struct SmokeReport {
     pub checks: Vec<CheckResult>,
 }
 
+/// Runs the suite on a runtime of its own, for callers without one (the `api smoke` and
+/// `cargo xtask` commands).
+pub fn run_blocking(options: &SmokeOptions) -> std::io::Result<SmokeReport> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(run_all(options)))
+}
+
 impl SmokeReport {
+    /// The report for machines.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
     /// A fixed-width table, one check per row, then a verdict line.
     pub fn to_table(&self) -> String {
         let width = self
