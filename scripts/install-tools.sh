@@ -120,7 +120,8 @@ from_npm() { # tool
 
 ensure_binary() { # tool min pinned
   local tool="$1" min="$2" pinned="$3" found version
-  for found in "$BIN/$tool" "$(command -v "$tool" || true)"; do
+  # PATH first (a stand-in or a team's own install wins), then what this script installed.
+  for found in "$(command -v "$tool" || true)" "$BIN/$tool"; do
     [ -n "$found" ] && [ -x "$found" ] || continue
     version="$("${tool}_version" "$found")"
     if [ -n "$version" ] && version_at_least "$version" "$min"; then

@@ -2,8 +2,10 @@
 //! Dispatch only; each task lives in its own module.
 
 mod chart_docs;
+mod deploy;
 mod helm;
 mod http_probe;
+mod kubectl;
 mod lint;
 mod overlay;
 mod postgres;
@@ -45,6 +47,10 @@ enum Task {
     Lint,
     /// Regenerate the parameter table of the chart README from values.yaml.
     ChartDocs(chart_docs::Args),
+    /// Deploy to an environment: preflight, render, helm upgrade --install, watch the
+    /// rollout, diagnose failures, smoke-test, roll back on failure, record the outcome.
+    /// Exit codes: 3 refused by preflight, 4 deploy failed, 5 smoke tests failed.
+    Deploy(deploy::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,12 +61,16 @@ fn main() -> ExitCode {
         Task::Render(args) => render::run(&args),
         Task::Lint => lint::run(),
         Task::ChartDocs(args) => chart_docs::run(&args),
+        Task::Deploy(args) => deploy::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("xtask: error: {err:#}");
-            ExitCode::FAILURE
+            match err.downcast_ref::<deploy::Failure>() {
+                Some(failure) => ExitCode::from(failure.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

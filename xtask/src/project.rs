@@ -2,8 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root, whatever folder `cargo xtask` was started from.
+/// The repository root, whatever folder `cargo xtask` was started from. `XTASK_ROOT`
+/// points xtask at another copy of the repository (the deploy tests use a scratch copy
+/// whose git state and overlays they control).
 pub fn root() -> PathBuf {
+    if let Some(root) = std::env::var_os("XTASK_ROOT").filter(|r| !r.is_empty()) {
+        return PathBuf::from(root);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

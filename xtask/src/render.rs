@@ -187,7 +187,7 @@ pub fn git_revision() -> anyhow::Result<String> {
 }
 
 /// The first 12 characters of a revision, keeping a `-dirty` mark.
-fn short(revision: &str) -> String {
+pub fn short(revision: &str) -> String {
     let (clean, dirty) = match revision.strip_suffix("-dirty") {
         Some(clean) => (clean, "-dirty"),
         None => (revision, ""),

@@ -1,4 +1,4 @@
-//! The external tools (helm, the manifest validator; kubectl is installed alongside), found or installed by
+//! The external tools (helm, kubectl, the manifest validator), found or installed by
 //! `scripts/install-tools.sh`, so a person running the script and xtask get the same ones.
 
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 #[derive(Debug, Clone)]
 pub struct Tools {
     pub helm: PathBuf,
+    pub kubectl: PathBuf,
     pub kubernetes_validate: PathBuf,
 }
 
@@ -38,6 +39,7 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
     };
     Ok(Tools {
         helm: find("helm")?,
+        kubectl: find("kubectl")?,
         kubernetes_validate: find("kubernetes-validate")?,
     })
 }
@@ -52,6 +54,7 @@ mod tests {
             parse_paths("helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\n")
                 .unwrap();
         assert_eq!(tools.helm, PathBuf::from("/a/helm"));
+        assert_eq!(tools.kubectl, PathBuf::from("/usr/bin/kubectl"));
         assert_eq!(tools.kubernetes_validate, PathBuf::from("/v/bin/kv"));
         assert!(
             parse_paths("helm=/a/helm\n")

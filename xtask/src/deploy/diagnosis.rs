@@ -1,0 +1,321 @@
+//! Step 5 of a deploy: why a rollout failed, read from the cluster before anything is
+//! rolled back (a rollback deletes the failing pods, and their evidence with them).
+
+use serde_json::Value;
+
+/// A container that is not running well, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerProblem {
+    pub pod: String,
+    pub container: String,
+    pub init: bool,
+    /// e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled, Error, "not ready".
+    pub reason: String,
+    pub message: String,
+    pub restarts: u64,
+    /// Whether an earlier instance crashed (its log is the interesting one).
+    pub crashed_before: bool,
+}
+
+/// One pod that is not ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodProblem {
+    pub pod: String,
+    pub phase: String,
+    pub containers: Vec<ContainerProblem>,
+}
+
+/// Not-ready pods of `pods` (a `kubectl get pods -o json` list), most telling first.
+pub fn pod_problems(pods: &Value) -> Vec<PodProblem> {
+    items(pods)
+        .filter_map(|pod| {
+            let name = pod["metadata"]["name"].as_str()?.to_owned();
+            let phase = pod["status"]["phase"]
+                .as_str()
+                .unwrap_or("Unknown")
+                .to_owned();
+            if phase == "Succeeded" {
+                return None;
+            }
+            let ready = pod["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            if ready {
+                return None;
+            }
+            let mut containers = Vec::new();
+            for (key, init) in [
+                ("initContainerStatuses", true),
+                ("containerStatuses", false),
+            ] {
+                for status in pod["status"][key].as_array().into_iter().flatten() {
+                    if let Some(problem) = container_problem(&name, status, init) {
+                        containers.push(problem);
+                    }
+                }
+            }
+            Some(PodProblem {
+                pod: name,
+                phase,
+                containers,
+            })
+        })
+        .collect()
+}
+
+fn container_problem(pod: &str, status: &Value, init: bool) -> Option<ContainerProblem> {
+    let container = status["name"].as_str()?.to_owned();
+    let restarts = status["restartCount"].as_u64().unwrap_or(0);
+    let last_terminated = &status["lastState"]["terminated"];
+    let crashed_before = !last_terminated.is_null();
+    let state = &status["state"];
+    let (reason, message) = if let Some(waiting) = state.get("waiting") {
+        (
+            str_of(waiting, "reason", "Waiting"),
+            str_of(waiting, "message", ""),
+        )
+    } else if let Some(terminated) = state.get("terminated") {
+        if init && terminated["exitCode"] == 0 {
+            return None;
+        }
+        let code = terminated["exitCode"].as_i64().unwrap_or(-1);
+        (
+            str_of(terminated, "reason", "Terminated"),
+            format!("exit code {code}"),
+        )
+    } else if status["ready"] == true || init {
+        // A running init container is still waiting for something: say so only if it restarted.
+        if restarts == 0 || status["ready"] == true {
+            return None;
+        }
+        ("Running".to_owned(), String::new())
+    } else {
+        (
+            "not ready".to_owned(),
+            "running but failing its readiness probe".to_owned(),
+        )
+    };
+    // OOMKilled shows in the last state while the current one says CrashLoopBackOff.
+    let (reason, message) = match last_terminated["reason"].as_str() {
+        Some(last) if last != reason && last != "Completed" => {
+            (format!("{reason} (last exit: {last})"), message)
+        }
+        _ => (reason, message),
+    };
+    Some(ContainerProblem {
+        pod: pod.to_owned(),
+        container,
+        init,
+        reason,
+        message,
+        restarts,
+        crashed_before,
+    })
+}
+
+/// A problem no amount of waiting fixes, worth failing the rollout on at once.
+pub fn fatal_reason(problems: &[PodProblem]) -> Option<String> {
+    const FATAL: &[&str] = &[
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+    ];
+    problems.iter().flat_map(|p| &p.containers).find_map(|c| {
+        let fatal = FATAL.iter().any(|f| c.reason.starts_with(f))
+            || (c.reason.starts_with("CrashLoopBackOff") && c.restarts >= 3);
+        fatal.then(|| format!("{} in pod {} ({})", c.reason, c.pod, c.container))
+    })
+}
+
+/// Warning events about `objects` (names), newest last, at most `limit` per object.
+pub fn warning_events(events: &Value, object: &str, limit: usize) -> Vec<String> {
+    let mut found: Vec<(String, String)> = items(events)
+        .filter(|e| e["type"] == "Warning" && e["involvedObject"]["name"] == object)
+        .map(|e| {
+            let when = e["lastTimestamp"]
+                .as_str()
+                .or(e["eventTime"].as_str())
+                .unwrap_or("")
+                .to_owned();
+            let count = e["count"].as_u64().unwrap_or(1);
+            let times = if count > 1 {
+                format!(" (x{count})")
+            } else {
+                String::new()
+            };
+            (
+                when,
+                format!(
+                    "{}: {}{times}",
+                    str_of(e, "reason", "Warning"),
+                    str_of(e, "message", "").trim()
+                ),
+            )
+        })
+        .collect();
+    found.sort();
+    let skip = found.len().saturating_sub(limit);
+    found.into_iter().skip(skip).map(|(_, line)| line).collect()
+}
+
+/// The state of the newest migration Job in `jobs` (a `kubectl get jobs -o json` list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    Absent,
+    Running { name: String },
+    Succeeded { name: String },
+    Failed { name: String, reason: String },
+}
+
+pub fn newest_job(jobs: &Value) -> JobState {
+    let newest = items(jobs).max_by_key(|job| {
+        let name = job["metadata"]["name"].as_str().unwrap_or_default();
+        // Names end in the release revision: compare it as a number.
+        name.rsplit('-')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let Some(job) = newest else {
+        return JobState::Absent;
+    };
+    let name = job["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let conditions = job["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(failed) = conditions
+        .iter()
+        .find(|c| c["type"] == "Failed" && c["status"] == "True")
+    {
+        let reason = format!(
+            "{}: {}",
+            str_of(failed, "reason", "Failed"),
+            str_of(failed, "message", "")
+        );
+        return JobState::Failed { name, reason };
+    }
+    if conditions
+        .iter()
+        .any(|c| c["type"] == "Complete" && c["status"] == "True")
+        || job["status"]["succeeded"].as_u64() >= Some(1)
+    {
+        return JobState::Succeeded { name };
+    }
+    JobState::Running { name }
+}
+
+fn items(list: &Value) -> impl Iterator<Item = &Value> {
+    list["items"].as_array().into_iter().flatten()
+}
+
+fn str_of(value: &Value, key: &str, default: &str) -> String {
+    value[key].as_str().unwrap_or(default).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn crashing_pod() -> Value {
+        json!({"items": [
+            {"metadata": {"name": "api-7d9-abc"}, "status": {"phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False"}],
+                "initContainerStatuses": [{"name": "wait-for-database", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}],
+                "containerStatuses": [{"name": "api", "restartCount": 4, "ready": false,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+                    "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}},
+            {"metadata": {"name": "api-old-xyz"}, "status": {"phase": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [{"name": "api", "restartCount": 0, "ready": true, "state": {"running": {}}}]}}
+        ]})
+    }
+
+    #[test]
+    fn crash_loops_report_the_last_exit_reason() {
+        let problems = pod_problems(&crashing_pod());
+        assert_eq!(problems.len(), 1, "ready pods are not problems");
+        let c = &problems[0].containers[0];
+        assert_eq!(c.container, "api");
+        assert_eq!(c.reason, "CrashLoopBackOff (last exit: OOMKilled)");
+        assert!(c.crashed_before && c.restarts == 4);
+        assert!(
+            fatal_reason(&problems)
+                .unwrap()
+                .contains("CrashLoopBackOff")
+        );
+    }
+
+    #[test]
+    fn image_pulls_and_probe_failures() {
+        let pods = json!({"items": [
+            {"metadata": {"name": "p1"}, "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "api", "restartCount": 0, "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"r/api:nope\""}}}]}},
+            {"metadata": {"name": "p2"}, "status": {"phase": "Running", "containerStatuses": [
+                {"name": "api", "restartCount": 0, "ready": false, "state": {"running": {}}}]}}
+        ]});
+        let problems = pod_problems(&pods);
+        assert_eq!(problems[0].containers[0].reason, "ImagePullBackOff");
+        assert_eq!(problems[1].containers[0].reason, "not ready");
+        assert_eq!(
+            fatal_reason(&problems).unwrap(),
+            "ImagePullBackOff in pod p1 (api)"
+        );
+        assert_eq!(
+            fatal_reason(&problems[1..]),
+            None,
+            "a slow readiness is worth waiting for"
+        );
+    }
+
+    #[test]
+    fn warning_events_are_filtered_and_ordered() {
+        let events = json!({"items": [
+            {"type": "Warning", "reason": "Unhealthy", "message": "Readiness probe failed: HTTP probe failed with statuscode: 503", "count": 7, "lastTimestamp": "2026-11-22T10:00:05Z", "involvedObject": {"name": "p2"}},
+            {"type": "Normal", "reason": "Pulled", "message": "ok", "lastTimestamp": "2026-11-22T10:00:01Z", "involvedObject": {"name": "p2"}},
+            {"type": "Warning", "reason": "BackOff", "message": "Back-off restarting", "lastTimestamp": "2026-11-22T10:00:02Z", "involvedObject": {"name": "p2"}},
+            {"type": "Warning", "reason": "Other", "message": "x", "lastTimestamp": "2026-11-22T10:00:03Z", "involvedObject": {"name": "p9"}}
+        ]});
+        assert_eq!(
+            warning_events(&events, "p2", 5),
+            [
+                "BackOff: Back-off restarting",
+                "Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"
+            ]
+        );
+        assert_eq!(warning_events(&events, "p2", 1).len(), 1);
+    }
+
+    #[test]
+    fn the_newest_job_decides() {
+        let jobs = json!({"items": [
+            {"metadata": {"name": "api-migrate-9"}, "status": {"succeeded": 1}},
+            {"metadata": {"name": "api-migrate-10"}, "status": {"failed": 3, "conditions": [
+                {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}}
+        ]});
+        assert_eq!(
+            newest_job(&jobs),
+            JobState::Failed {
+                name: "api-migrate-10".into(),
+                reason: "BackoffLimitExceeded: Job has reached the specified backoff limit".into()
+            }
+        );
+        assert_eq!(newest_job(&json!({"items": []})), JobState::Absent);
+        assert_eq!(
+            newest_job(
+                &json!({"items": [{"metadata": {"name": "api-migrate-2"}, "status": {"active": 1}}]})
+            ),
+            JobState::Running {
+                name: "api-migrate-2".into()
+            }
+        );
+    }
+}
