@@ -60,7 +60,7 @@ mod tests {
             parse_paths("helm=/a/helm\n")
                 .unwrap_err()
                 .to_string()
-                .contains("kubernetes-validate")
+                .contains("kubectl")
         );
     }
 }
