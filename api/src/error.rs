@@ -64,6 +64,13 @@ impl From<sqlx::Error> for ApiError {
                     message: "the database is not reachable right now; retry shortly".into(),
                 }
             }
+            // undefined_table: the schema was never migrated. An operator's fix, not a bug.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+                Self::Unavailable {
+                    code: "schema_not_migrated",
+                    message: "the database schema is missing; run `api migrate`".into(),
+                }
+            }
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

@@ -1,0 +1,124 @@
+//! The real api on a free port, on a fresh database of its own, for the smoke step.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+pub struct RealApi {
+    pub address: String,
+    child: Child,
+    database: String,
+}
+
+/// The api binary `cargo test --workspace` built next to this test binary.
+fn api_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("api");
+    assert!(
+        binary.is_file(),
+        "{} is missing: build the workspace first (cargo xtask test does)",
+        binary.display()
+    );
+    binary
+}
+
+fn base_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL must be set: run these tests through `cargo xtask test`")
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{database}")
+}
+
+impl RealApi {
+    /// Starts the api on a fresh database, migrated or not.
+    pub fn start(migrated: bool) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let database = format!(
+            "xtask_deploy_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let url = with_database(&base_url(), &database);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect(&base_url()).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+                .await
+                .unwrap();
+        });
+        if migrated {
+            let status = Command::new(api_binary())
+                .arg("migrate")
+                .env("DATABASE_URL", &url)
+                .output()
+                .unwrap();
+            assert!(
+                status.status.success(),
+                "api migrate: {}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+        }
+        let mut child = Command::new(api_binary())
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("APP_ENV", "test")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let address = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(&line).ok()?;
+                (entry["message"] == "listening")
+                    .then(|| entry["address"].as_str().unwrap().to_owned())
+            })
+            .expect("api serve logs its address");
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Self {
+            address,
+            child,
+            database,
+        }
+    }
+}
+
+impl Drop for RealApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let database = self.database.clone();
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&base_url()).await {
+                    let _ = conn
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        }
+    }
+}
