@@ -10,7 +10,9 @@ mod lint;
 mod overlay;
 mod postgres;
 mod project;
+mod release;
 mod render;
+mod smoke_task;
 mod test;
 mod tools;
 mod up;
@@ -23,7 +25,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cargo xtask",
     bin_name = "cargo xtask",
-    about = "Run, test, render and lint the platform",
+    about = "Run, test, render, lint, deploy and operate the platform",
     arg_required_else_help = true
 )]
 struct Cli {
@@ -51,6 +53,14 @@ enum Task {
     /// rollout, diagnose failures, smoke-test, roll back on failure, record the outcome.
     /// Exit codes: 3 refused by preflight, 4 deploy failed, 5 smoke tests failed.
     Deploy(deploy::Args),
+    /// Run the smoke suite against a running api (liveness, readiness, /db-check, a user
+    /// round trip) and print a table of checks with timings.
+    Smoke(smoke_task::Args),
+    /// An environment's release: revision, status, image, pods ready.
+    Status(release::StatusArgs),
+    /// Roll an environment back to the previous live revision (or --revision N); also the
+    /// way out of a release stuck in pending-upgrade.
+    Rollback(release::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +72,9 @@ fn main() -> ExitCode {
         Task::Lint => lint::run(),
         Task::ChartDocs(args) => chart_docs::run(&args),
         Task::Deploy(args) => deploy::run(&args),
+        Task::Smoke(args) => smoke_task::run(&args),
+        Task::Status(args) => release::status(&args),
+        Task::Rollback(args) => release::rollback(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -205,7 +205,7 @@ impl Deploy<'_> {
             }
         }
         if !self.args.dry_run {
-            let confirmation = self.confirm(image);
+            let confirmation = confirm(&self.overlay, self.args.yes, &format!("Deploy {image}"));
             if let Some(refusal) = preflight::confirmation_refusal(
                 &self.overlay.env,
                 settings.protected,
@@ -344,27 +344,6 @@ impl Deploy<'_> {
             git_dirty: git_dirty(),
             image: image::check(engine.as_deref(), image),
         })
-    }
-
-    fn confirm(&mut self, image: &str) -> Confirmation {
-        if self.args.yes {
-            return Confirmation::Given;
-        }
-        if !self.overlay.settings.protected {
-            return Confirmation::Given;
-        }
-        if !std::io::stdin().is_terminal() {
-            return Confirmation::Impossible;
-        }
-        self.reporter.line(&format!(
-            "{} is protected. Deploy {image} to context {}? Type '{}' to confirm:",
-            self.overlay.env, self.overlay.settings.kube_context, self.overlay.env
-        ));
-        let mut answer = String::new();
-        match std::io::stdin().read_line(&mut answer) {
-            Ok(_) => Confirmation::Typed(answer),
-            Err(_) => Confirmation::Impossible,
-        }
     }
 
     fn current_revision(&self, target: &Target) -> Option<u32> {
@@ -707,6 +686,26 @@ impl Deploy<'_> {
             }
             Err(failure) => Err(anyhow::Error::new(failure)),
         }
+    }
+}
+
+/// Asks for the environment's name on a terminal before changing a protected
+/// environment (`action` says what will happen); `--yes` answers for CI.
+pub fn confirm(overlay: &Overlay, yes: bool, action: &str) -> Confirmation {
+    if yes || !overlay.settings.protected {
+        return Confirmation::Given;
+    }
+    if !std::io::stdin().is_terminal() {
+        return Confirmation::Impossible;
+    }
+    eprintln!(
+        "      {} is protected. {action} in context {}? Type '{}' to confirm:",
+        overlay.env, overlay.settings.kube_context, overlay.env
+    );
+    let mut answer = String::new();
+    match std::io::stdin().read_line(&mut answer) {
+        Ok(_) => Confirmation::Typed(answer),
+        Err(_) => Confirmation::Impossible,
     }
 }
 

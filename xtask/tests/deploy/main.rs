@@ -612,3 +612,152 @@ fn a_dry_run_uses_the_real_helm_and_changes_nothing() {
         std::fs::read_to_string(cluster.root.join("target/deploy/test/values.yaml")).unwrap();
     assert!(values.contains("tag: \"abc123def456\""), "{values}");
 }
+
+#[test]
+fn rollback_recovers_a_release_stuck_in_pending_upgrade() {
+    let mut cluster = cluster("rollback", "kind-test");
+    cluster.rule(
+        "helm",
+        "history api *",
+        &[(
+            &history(&[(1, "superseded"), (2, "deployed"), (3, "pending-upgrade")]),
+            0,
+        )],
+    );
+    cluster.commit();
+    let output = cluster.xtask(&["rollback", "test"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("from revision 3 (pending-upgrade) to 2"),
+        "{stderr}"
+    );
+    let calls = cluster.calls();
+    assert_eq!(
+        calls[position(&calls, "helm rollback")],
+        "helm rollback api 2 --namespace api-test --kube-context kind-test --wait=watcher --timeout 20s"
+    );
+
+    let output = cluster.xtask(&["rollback", "test", "--revision", "9"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("revision 9 is not in the release history")
+    );
+}
+
+#[test]
+fn rollback_of_a_protected_environment_needs_a_confirmation_and_the_right_context() {
+    let mut cluster = cluster("rollback-guarded", "kind-test");
+    cluster.rule(
+        "helm",
+        "history api *",
+        &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
+    );
+    cluster.commit();
+    let output = cluster.xtask(&["rollback", "guarded"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pass --yes"));
+    assert_nothing_changed(&cluster.calls());
+    let output = cluster.xtask(&["rollback", "guarded", "--yes"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let mut elsewhere = self::cluster("rollback-context", "other");
+    elsewhere.rule(
+        "helm",
+        "history api *",
+        &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
+    );
+    elsewhere.commit();
+    let output = elsewhere.xtask(&["rollback", "test"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("'other'"));
+    assert_nothing_changed(&elsewhere.calls());
+}
+
+#[test]
+fn status_reports_revision_image_and_pods() {
+    let mut cluster = cluster("status", "kind-test");
+    let deployment = json!({"items": [{"metadata": {"name": "api"}, "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "api", "image": "localhost:5001/api:abc123def456"}]}}},
+        "status": {"readyReplicas": 2}}]});
+    cluster
+        .rule(
+            "helm",
+            "history api *",
+            &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
+        )
+        .rule(
+            "kubectl",
+            "*get deployments*",
+            &[(&deployment.to_string(), 0)],
+        );
+    cluster.commit();
+    let output = cluster.xtask(&["status", "test", "--output", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["revision"], 2);
+    assert_eq!(status["release_status"], "deployed");
+    assert_eq!(status["images"][0], "localhost:5001/api:abc123def456");
+    assert_eq!(
+        (
+            status["pods_ready"].as_u64(),
+            status["pods_desired"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    let calls = cluster.calls();
+    assert!(
+        calls[position(&calls, "get deployments")]
+            .contains("--context kind-test --namespace api-test")
+    );
+}
+
+#[test]
+fn xtask_smoke_runs_the_suite_against_a_url() {
+    let api = RealApi::start(true);
+    let cluster = Cluster::new("smoke-command");
+    let output = cluster.xtask(&["smoke", "--url", &format!("http://{}", api.address)]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for check in [
+        "liveness",
+        "readiness",
+        "database check",
+        "user round trip",
+        "4 passed, 0 failed",
+    ] {
+        assert!(stdout.contains(check), "{stdout}");
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    drop(std::net::TcpListener::bind(closed));
+    let output = cluster.xtask(&[
+        "smoke",
+        "--url",
+        &format!("http://{closed}"),
+        "--ready-timeout",
+        "1s",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+}
