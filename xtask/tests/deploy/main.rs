@@ -761,3 +761,34 @@ fn xtask_smoke_runs_the_suite_against_a_url() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["passed"], false);
 }
+
+#[test]
+fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
+    let mut cluster = cluster("interrupt", "kind-test");
+    upgrade_history(&mut cluster);
+    cluster
+        .rule("kubectl", "*get deployments*", &[(&deployments(1, 1, 0, 2), 0)])
+        .rule("kubectl", "*get jobs*", &[(&job(2, "running"), 0)])
+        .rule("kubectl", "*get pods*", &[(&ready_pods(), 0)]);
+    cluster.commit();
+    let mut child = cluster
+        .command(&["deploy", "test", "--tag", TAG, "--engine", "docker", "--poll-interval", "50ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !cluster.calls().iter().any(|c| c.contains("get deployments")) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the rollout watch never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("revision 2 stays applied") && stderr.contains("cargo xtask status test"), "{stderr}");
+    let calls = cluster.calls();
+    assert!(!calls.iter().any(|c| c.starts_with("helm rollback") || c.starts_with("helm uninstall")), "{calls:?}");
+    assert_eq!(cluster.last_record("test")["outcome"], "interrupted");
+}

@@ -237,6 +237,11 @@ impl Cluster {
 
     /// Runs `cargo xtask` (the built binary) against the scratch repository.
     pub fn xtask(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The `cargo xtask` command, not started yet.
+    pub fn command(&self, args: &[&str]) -> Command {
         let path = format!(
             "{}:{}",
             self.bin.display(),
@@ -253,7 +258,7 @@ impl Cluster {
         if let Some(forward) = &self.forward_to {
             command.env("STANDIN_FORWARD_TO", forward);
         }
-        command.output().unwrap()
+        command
     }
 
     pub fn last_record(&self, env: &str) -> serde_json::Value {
