@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation in Rust, so the same steps run on a laptop and in CI.
 //! Dispatch only; each task lives in its own module.
 
+mod build;
 mod chart_docs;
 mod deploy;
 mod helm;
@@ -53,6 +54,9 @@ enum Task {
     /// rollout, diagnose failures, smoke-test, roll back on failure, record the outcome.
     /// Exit codes: 3 refused by preflight, 4 deploy failed, 5 smoke tests failed.
     Deploy(deploy::Args),
+    /// Build the api image (static binary FROM scratch) with docker or podman, tagged with
+    /// the git revision; --push pushes it and prints the reference with its digest.
+    Build(build::Args),
     /// Run the smoke suite against a running api (liveness, readiness, /db-check, a user
     /// round trip) and print a table of checks with timings.
     Smoke(smoke_task::Args),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Task::Lint => lint::run(),
         Task::ChartDocs(args) => chart_docs::run(&args),
         Task::Deploy(args) => deploy::run(&args),
+        Task::Build(args) => build::run(&args),
         Task::Smoke(args) => smoke_task::run(&args),
         Task::Status(args) => release::status(&args),
         Task::Rollback(args) => release::rollback(&args),

@@ -6,9 +6,11 @@
 //! read and printed *before* the rollback removes them.
 
 mod diagnosis;
-mod image;
+pub mod image;
 pub mod preflight;
 mod record;
+
+pub use record::now;
 mod report;
 mod rollout;
 
@@ -34,8 +36,15 @@ pub struct Args {
     /// Environment: a folder under overlays/ (dev, staging, prod).
     pub env: String,
     /// Image tag to deploy [default: the git revision of HEAD; protected environments need it].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "build")]
     pub tag: Option<String>,
+    /// Build and push the image first (`cargo xtask build --push` to the overlay's
+    /// repository), then deploy it by digest.
+    #[arg(long)]
+    pub build: bool,
+    /// With --build: package this already built static api binary instead of compiling.
+    #[arg(long, requires = "build")]
+    pub binary: Option<std::path::PathBuf>,
     /// Image digest (sha256:...); deployed by digest when given.
     #[arg(long, default_value = "")]
     pub digest: String,
@@ -129,11 +138,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;
     let tools = Tools::ensure().map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;
     let git_revision = render::git_revision().unwrap_or_else(|_| "unknown".to_owned());
-    let tag = args
-        .tag
-        .clone()
-        .unwrap_or_else(|| render::short(&git_revision));
-    let image = image_reference(&overlay.settings.image.repository, &tag, &args.digest);
+    let (tag, digest) = if args.build {
+        let built = build_first(args, &overlay, &tools)?;
+        (built.tag, built.digest.unwrap_or_default())
+    } else {
+        (
+            args.tag
+                .clone()
+                .unwrap_or_else(|| render::short(&git_revision)),
+            args.digest.clone(),
+        )
+    };
+    let image = image_reference(&overlay.settings.image.repository, &tag, &digest);
     let record = DeployRecord {
         env: overlay.env.clone(),
         release: overlay.settings.release.clone(),
@@ -141,7 +157,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         kube_context: overlay.settings.kube_context.clone(),
         revision: None,
         image: image.clone(),
-        image_digest: args.digest.clone(),
+        image_digest: digest.clone(),
         git_revision,
         who: record::who(),
         started_at: record::now(),
@@ -163,12 +179,40 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         interrupted,
         helm_major: HelmMajor::V4,
     };
-    let result = deploy.execute(&tag, &image);
+    let result = deploy.execute(&tag, &digest, &image);
     deploy.finish(result)
 }
 
+/// `--build`: after a quick context check (no point building for the wrong cluster),
+/// builds and pushes the image to the overlay's repository.
+fn build_first(
+    args: &Args,
+    overlay: &Overlay,
+    tools: &Tools,
+) -> Result<crate::build::Built, Failure> {
+    let current = Kubectl::new(tools.kubectl.clone())
+        .current_context()
+        .map_err(|e| Failure::Preflight(vec![format!("{e:#}")]))?;
+    if current != overlay.settings.kube_context {
+        return Err(Failure::Preflight(vec![format!(
+            "the current kube context is '{current}' but overlays/{}/deploy.yaml deploys to '{}'; switch with `kubectl config use-context {}`",
+            overlay.env, overlay.settings.kube_context, overlay.settings.kube_context
+        )]));
+    }
+    crate::build::build(&crate::build::Args {
+        push: true,
+        tag: None,
+        registry: None,
+        repository: Some(overlay.settings.image.repository.clone()),
+        engine: args.engine.clone(),
+        allow_dirty: false,
+        binary: args.binary.clone(),
+    })
+    .map_err(|err| Failure::Preflight(vec![format!("building the image failed: {err:#}")]))
+}
+
 impl Deploy<'_> {
-    fn execute(&mut self, tag: &str, image: &str) -> Result<(), Failure> {
+    fn execute(&mut self, tag: &str, digest: &str, image: &str) -> Result<(), Failure> {
         let settings = self.overlay.settings.clone();
         let target = Target {
             release: &settings.release,
@@ -190,7 +234,7 @@ impl Deploy<'_> {
             env: &self.overlay.env,
             settings: &settings,
             tag,
-            tag_explicit: self.args.tag.is_some() || !self.args.digest.is_empty(),
+            tag_explicit: self.args.tag.is_some() || self.args.build || !digest.is_empty(),
             dry_run: self.args.dry_run,
         };
         match preflight::decide(&request, &facts) {
@@ -227,7 +271,7 @@ impl Deploy<'_> {
             &self.tools,
             &self.overlay.env,
             Some(tag.to_owned()),
-            &self.args.digest,
+            digest,
             None,
         )
         .map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;

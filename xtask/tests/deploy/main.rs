@@ -91,9 +91,22 @@ fn cluster(name: &str, context: &str) -> Cluster {
             "config current-context",
             &[(&format!("{context}\n"), 0)],
         )
+        .rule("docker", "build *", &[("STEP 1/1: built\n", 0)])
+        .rule(
+            "docker",
+            "push *",
+            &[("Writing manifest to image destination\n", 0)],
+        )
+        .rule(
+            "docker",
+            "image inspect --format*",
+            &[(&format!("localhost:5001/api@{DIGEST}\n"), 0)],
+        )
         .rule("docker", "image inspect *", &[("[{}]", 0)]);
     cluster
 }
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// Rules for a release at revision 1 that this deploy takes to revision 2.
 fn upgrade_history(cluster: &mut Cluster) {
@@ -767,28 +780,200 @@ fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
     let mut cluster = cluster("interrupt", "kind-test");
     upgrade_history(&mut cluster);
     cluster
-        .rule("kubectl", "*get deployments*", &[(&deployments(1, 1, 0, 2), 0)])
+        .rule(
+            "kubectl",
+            "*get deployments*",
+            &[(&deployments(1, 1, 0, 2), 0)],
+        )
         .rule("kubectl", "*get jobs*", &[(&job(2, "running"), 0)])
         .rule("kubectl", "*get pods*", &[(&ready_pods(), 0)]);
     cluster.commit();
-    let mut child = cluster
-        .command(&["deploy", "test", "--tag", TAG, "--engine", "docker", "--poll-interval", "50ms"])
+    let child = cluster
+        .command(&[
+            "deploy",
+            "test",
+            "--tag",
+            TAG,
+            "--engine",
+            "docker",
+            "--poll-interval",
+            "50ms",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    while !cluster.calls().iter().any(|c| c.contains("get deployments")) {
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the rollout watch never started");
+    while !cluster
+        .calls()
+        .iter()
+        .any(|c| c.contains("get deployments"))
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the rollout watch never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("revision 2 stays applied") && stderr.contains("cargo xtask status test"), "{stderr}");
+    assert!(
+        stderr.contains("revision 2 stays applied") && stderr.contains("cargo xtask status test"),
+        "{stderr}"
+    );
     let calls = cluster.calls();
-    assert!(!calls.iter().any(|c| c.starts_with("helm rollback") || c.starts_with("helm uninstall")), "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("helm rollback") || c.starts_with("helm uninstall")),
+        "{calls:?}"
+    );
     assert_eq!(cluster.last_record("test")["outcome"], "interrupted");
+}
+
+#[test]
+fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
+    let cluster = cluster("build", "kind-test");
+    cluster.commit();
+    let binary = cluster.root.join("Cargo-built-api");
+    std::fs::write(&binary, "not really a binary").unwrap();
+    std::fs::write(
+        cluster.root.join(".gitignore"),
+        "/target\n/.tools\n/standin\n/Cargo-built-api\n",
+    )
+    .unwrap();
+    std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qam",
+            "ignore",
+        ])
+        .current_dir(&cluster.root)
+        .status()
+        .unwrap();
+    let revision = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&cluster.root)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+
+    let output = cluster.xtask(&[
+        "build",
+        "--engine",
+        "docker",
+        "--repository",
+        "localhost:5001/api",
+        "--push",
+        "--binary",
+        binary.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("localhost:5001/api@{DIGEST}")
+    );
+    let calls = cluster.calls();
+    let build = &calls[position(&calls, "docker build")];
+    for expected in [
+        "--target runtime --build-arg BINARY_SOURCE=prebuilt",
+        &format!("--label org.opencontainers.image.revision={revision}"),
+        "--label org.opencontainers.image.version=0.1.0",
+        "--label org.opencontainers.image.created=20",
+        &format!("--tag localhost:5001/api:{}", &revision[..12]),
+    ] {
+        assert!(build.contains(expected), "{expected} missing: {build}");
+    }
+    assert!(position(&calls, "docker build") < position(&calls, "docker push"));
+    assert_eq!(
+        std::fs::read_to_string(cluster.root.join("target/image/api")).unwrap(),
+        "not really a binary"
+    );
+    assert!(
+        cluster
+            .root
+            .join("target/image/ca-certificates.crt")
+            .is_file()
+    );
+
+    std::fs::write(
+        cluster.root.join("overlays/test/values.yaml.j2"),
+        "# edited\n",
+    )
+    .unwrap();
+    let output = cluster.xtask(&[
+        "build",
+        "--engine",
+        "docker",
+        "--push",
+        "--binary",
+        binary.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-dirty"));
+    assert_eq!(
+        cluster
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("docker build"))
+            .count(),
+        1,
+        "no second build"
+    );
+}
+
+#[test]
+fn deploy_build_pushes_first_and_deploys_by_digest() {
+    let api = RealApi::start(true);
+    let mut cluster = cluster("deploy-build", "kind-test");
+    cluster.rule(
+        "helm",
+        "history api *",
+        &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
+    );
+    healthy_rollout(&mut cluster, 1);
+    cluster.forward_to(&api.address);
+    cluster.commit();
+    let binary = std::env::current_exe().unwrap();
+    let output = cluster.xtask(&[
+        "deploy",
+        "test",
+        "--build",
+        "--binary",
+        binary.to_str().unwrap(),
+        "--engine",
+        "docker",
+        "--poll-interval",
+        "50ms",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let calls = cluster.calls();
+    assert!(position(&calls, "docker push") < position(&calls, "helm upgrade"));
+    let values =
+        std::fs::read_to_string(cluster.root.join("target/deploy/test/values.yaml")).unwrap();
+    assert!(
+        values.contains(&format!("digest: \"{DIGEST}\"")),
+        "{values}"
+    );
+    assert_eq!(
+        cluster.last_record("test")["image"],
+        format!("localhost:5001/api@{DIGEST}")
+    );
 }
