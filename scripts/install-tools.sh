@@ -2,6 +2,9 @@
 # Installs the tools the chart and the deployer need (helm, kubectl, and the Kubernetes
 # manifest validator) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
+# A container engine (podman or docker, for `cargo xtask build` and the image tests) comes
+# from the system: when neither is there, podman is installed with apt-get if this runs
+# as root on Debian or Ubuntu; otherwise the script says what to install.
 #
 # Usage: scripts/install-tools.sh [--print-paths]
 #   --print-paths  print `name=path` lines on stdout (what `cargo xtask` reads)
@@ -152,14 +155,30 @@ ensure_validator() {
   RESULT="$venv/bin/kubernetes-validate"
 }
 
+# A usable engine: podman, or docker with a reachable daemon.
+ensure_engine() {
+  if command -v podman >/dev/null; then RESULT="$(command -v podman)"; return; fi
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then RESULT="$(command -v docker)"; return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing podman and runc with apt-get (no container engine found)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc; } >&2 ||
+      die "apt-get could not install podman; install podman (or docker) yourself"
+    RESULT="$(command -v podman)"; return
+  fi
+  say "no container engine: install podman (Debian/Ubuntu: apt-get install podman) or docker"
+  RESULT=""
+}
+
 ensure_binary helm "$HELM_MIN" "$HELM_VERSION"; HELM="$RESULT"
 ensure_binary kubectl "$KUBECTL_MIN" "$KUBECTL_VERSION"; KUBECTL="$RESULT"
 ensure_validator; VALIDATE="$RESULT"
+ensure_engine; ENGINE="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\n' "$HELM" "$KUBECTL" "$VALIDATE"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nengine=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$ENGINE"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
   say "kubernetes-validate at $VALIDATE"
+  say "container engine: ${ENGINE:-none}"
 fi

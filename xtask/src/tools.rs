@@ -11,6 +11,8 @@ pub struct Tools {
     pub helm: PathBuf,
     pub kubectl: PathBuf,
     pub kubernetes_validate: PathBuf,
+    /// podman or docker, when one is installed.
+    pub engine: Option<PathBuf>,
 }
 
 impl Tools {
@@ -41,6 +43,9 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
         helm: find("helm")?,
         kubectl: find("kubectl")?,
         kubernetes_validate: find("kubernetes-validate")?,
+        engine: find("engine")
+            .ok()
+            .filter(|path| !path.as_os_str().is_empty()),
     })
 }
 
@@ -50,12 +55,17 @@ mod tests {
 
     #[test]
     fn reads_the_installer_report() {
-        let tools =
-            parse_paths("helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\n")
-                .unwrap();
+        let tools = parse_paths(
+            "helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\nengine=\n",
+        )
+        .unwrap();
         assert_eq!(tools.helm, PathBuf::from("/a/helm"));
         assert_eq!(tools.kubectl, PathBuf::from("/usr/bin/kubectl"));
         assert_eq!(tools.kubernetes_validate, PathBuf::from("/v/bin/kv"));
+        assert_eq!(
+            tools.engine, None,
+            "an empty engine means none is installed"
+        );
         assert!(
             parse_paths("helm=/a/helm\n")
                 .unwrap_err()

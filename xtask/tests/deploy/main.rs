@@ -4,6 +4,7 @@
 //! port-forward; `--dry-run` runs the real helm on the real chart.
 #![allow(clippy::unwrap_used)]
 
+mod image;
 mod real_api;
 mod standin;
 

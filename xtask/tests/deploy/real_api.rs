@@ -10,7 +10,58 @@ use sqlx::{Connection, Executor, PgConnection};
 pub struct RealApi {
     pub address: String,
     child: Child,
-    database: String,
+    _database: FreshDatabase,
+}
+
+/// A database of its own on the test server, dropped afterwards.
+pub struct FreshDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl FreshDatabase {
+    pub fn create() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "xtask_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect(&base_url()).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
+        });
+        Self {
+            url: with_database(&base_url(), &name),
+            name,
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            runtime.block_on(async {
+                if let Ok(mut conn) = PgConnection::connect(&base_url()).await {
+                    let _ = conn
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                }
+            });
+        }
+    }
 }
 
 /// The api binary `cargo test --workspace` built next to this test binary.
@@ -42,23 +93,8 @@ fn with_database(url: &str, database: &str) -> String {
 impl RealApi {
     /// Starts the api on a fresh database, migrated or not.
     pub fn start(migrated: bool) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let database = format!(
-            "xtask_deploy_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        let url = with_database(&base_url(), &database);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut conn = PgConnection::connect(&base_url()).await.unwrap();
-            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-                .await
-                .unwrap();
-        });
+        let database = FreshDatabase::create();
+        let url = database.url.clone();
         if migrated {
             let status = Command::new(api_binary())
                 .arg("migrate")
@@ -96,7 +132,7 @@ impl RealApi {
         Self {
             address,
             child,
-            database,
+            _database: database,
         }
     }
 }
@@ -105,20 +141,5 @@ impl Drop for RealApi {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let database = self.database.clone();
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            runtime.block_on(async {
-                if let Ok(mut conn) = PgConnection::connect(&base_url()).await {
-                    let _ = conn
-                        .execute(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-                        )))
-                        .await;
-                }
-            });
-        }
     }
 }
