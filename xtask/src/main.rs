@@ -6,6 +6,7 @@ mod chart_docs;
 mod deploy;
 mod helm;
 mod http_probe;
+mod junit;
 mod kubectl;
 mod lint;
 mod overlay;

@@ -17,6 +17,9 @@ pub struct Args {
     /// Skip the fmt and clippy checks (quicker local iterations; CI never skips them).
     #[arg(long)]
     no_lint: bool,
+    /// Also write the test results as a JUnit XML report to this file (for CI servers).
+    #[arg(long)]
+    junit: Option<std::path::PathBuf>,
     /// Extra arguments for `cargo test`, e.g. a test name filter.
     #[arg(last = true)]
     cargo_test_args: Vec<String>,
@@ -68,16 +71,86 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     project::step("cargo test");
     let extra = &args.cargo_test_args;
-    let result = cmd!(sh, "cargo test --workspace {extra...}")
+    let mut command = std::process::Command::new("cargo");
+    command
+        .args(["test", "--workspace"])
+        .args(extra)
+        .current_dir(project::root())
         .env("DATABASE_URL", database.url())
         .env("API_TEST_IMAGE", image.reference())
-        .env("API_TEST_ENGINE", &engine)
-        .run();
+        .env("API_TEST_ENGINE", &engine);
+    let (result, lines) = run_teed(command);
     drop(database);
+    if let Some(path) = &args.junit {
+        let report = crate::junit::report(&lines);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(path, report).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("xtask: JUnit report {}", path.display());
+    }
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         anyhow::bail!("interrupted");
     }
-    result.context("tests failed (see above)")?;
+    if !result? {
+        anyhow::bail!("tests failed (see above)");
+    }
     eprintln!("xtask: all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// Runs `command`, echoing its stdout and stderr as they come and keeping every line (in
+/// arrival order) for the JUnit report. `Ok(true)` when it succeeded.
+fn run_teed(mut command: std::process::Command) -> (anyhow::Result<bool>, Vec<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = match command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(err) => {
+            return (
+                Err(anyhow::Error::new(err).context("running cargo test")),
+                vec![],
+            );
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send((true, line));
+            }
+        }));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let tx = tx.clone();
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send((false, line));
+            }
+        }));
+    }
+    drop(tx);
+    let mut lines = Vec::new();
+    for (is_stdout, line) in rx {
+        if is_stdout {
+            let _ = writeln!(std::io::stdout(), "{line}");
+        } else {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+        lines.push(line);
+    }
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let status = child
+        .wait()
+        .map(|s| s.success())
+        .map_err(anyhow::Error::new);
+    (status, lines)
 }
