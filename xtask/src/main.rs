@@ -3,6 +3,7 @@
 
 mod build;
 mod chart_docs;
+mod cluster;
 mod deploy;
 mod helm;
 mod http_probe;
@@ -63,6 +64,8 @@ enum Task {
     Smoke(smoke_task::Args),
     /// An environment's release: revision, status, image, pods ready.
     Status(release::StatusArgs),
+    /// A local kind cluster for the dev overlay: up, down, load an image.
+    Cluster(cluster::Args),
     /// Roll an environment back to the previous live revision (or --revision N); also the
     /// way out of a release stuck in pending-upgrade.
     Rollback(release::RollbackArgs),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Task::Smoke(args) => smoke_task::run(&args),
         Task::Status(args) => release::status(&args),
         Task::Rollback(args) => release::rollback(&args),
+        Task::Cluster(args) => cluster::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

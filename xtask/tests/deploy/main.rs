@@ -978,3 +978,87 @@ fn deploy_build_pushes_first_and_deploys_by_digest() {
         format!("localhost:5001/api@{DIGEST}")
     );
 }
+
+#[test]
+fn cluster_up_creates_only_when_absent_and_load_side_loads_the_image() {
+    let mut cluster = Cluster::new("kind");
+    cluster
+        .rule("kind", "get clusters", &[("", 0), ("api-dev\n", 0)])
+        .rule(
+            "kind",
+            "create cluster *",
+            &[("Creating cluster \"api-dev\" ...\n", 0)],
+        )
+        .rule("kind", "load image-archive *", &[("", 0)])
+        .rule(
+            "kind",
+            "delete cluster *",
+            &[("Deleting cluster \"api-dev\" ...\n", 0)],
+        )
+        .rule("podman", "--version", &[("podman version 4.3.1\n", 0)])
+        .rule("podman", "save *", &[("", 0)]);
+    cluster.commit();
+    let revision = String::from_utf8(
+        std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&cluster.root)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+
+    let first = cluster.xtask(&["cluster", "up"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = cluster.xtask(&["cluster", "up"]);
+    assert!(String::from_utf8_lossy(&second.stderr).contains("exists already"));
+    let load = cluster.xtask(&["cluster", "load", "--engine", "podman"]);
+    assert_eq!(
+        load.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let down = cluster.xtask(&["cluster", "down"]);
+    assert_eq!(down.status.code(), Some(0));
+
+    let calls = cluster.calls();
+    let creates: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("kind create"))
+        .collect();
+    assert_eq!(creates.len(), 1, "created once: {calls:?}");
+    let config = cluster.root.join("overlays/dev/kind-cluster.yaml");
+    assert_eq!(
+        creates[0],
+        &format!(
+            "kind create cluster --name api-dev --wait 120s --config {}",
+            config.display()
+        )
+    );
+    let archive = cluster.root.join("target/image/kind-load.tar");
+    let image = format!("localhost:5001/api:{}", &revision.trim()[..12]);
+    assert!(
+        calls.contains(&format!(
+            "podman save --output {} {image}",
+            archive.display()
+        )),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&format!(
+            "kind load image-archive {} --name api-dev",
+            archive.display()
+        )),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"kind delete cluster --name api-dev".to_owned()),
+        "{calls:?}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Stand-in `helm`, `kubectl` and `docker` executables put first on PATH. They record
+//! Stand-in `helm`, `kubectl`, `docker`, `podman` and `kind` executables put first on PATH. They record
 //! every call and answer from rules the test writes: a glob over the arguments, and a
 //! sequence of responses (the last one repeats) with their exit codes.
 
@@ -102,11 +102,12 @@ impl Cluster {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("deploy-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("overlays")).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
         let copy = Command::new("cp")
             .args(["-R"])
             .arg(workspace().join("charts"))
             .arg(workspace().join("scripts"))
+            .arg(workspace().join("overlays"))
             .arg(&root)
             .status()
             .unwrap();
@@ -114,7 +115,7 @@ impl Cluster {
         std::os::unix::fs::symlink(tools, root.join(".tools")).unwrap();
         let bin = root.join("standin");
         std::fs::create_dir_all(&bin).unwrap();
-        for tool in ["helm", "kubectl", "docker"] {
+        for tool in ["helm", "kubectl", "docker", "podman", "kind"] {
             let path = bin.join(tool);
             std::fs::write(&path, STANDIN).unwrap();
             make_executable(&path);
