@@ -11,6 +11,8 @@ mod junit;
 mod kubectl;
 mod lint;
 mod overlay;
+#[cfg(test)]
+mod pipeline_check;
 mod postgres;
 mod project;
 mod release;
