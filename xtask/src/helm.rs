@@ -57,6 +57,19 @@ pub enum ClusterError {
     Failed(String),
 }
 
+impl Revision {
+    #[cfg(test)]
+    pub fn new(revision: u32, status: &str) -> Self {
+        Self {
+            revision,
+            status: status.to_owned(),
+            chart: String::new(),
+            app_version: String::new(),
+            description: String::new(),
+        }
+    }
+}
+
 impl Helm {
     pub fn new(program: PathBuf) -> Self {
         Self { program }
@@ -128,23 +141,18 @@ impl Helm {
         context: &str,
         timeout: &str,
     ) -> Result<String, ClusterError> {
-        self.run_detached(&[
-            "upgrade",
-            "--install",
-            release.name,
-            &arg(release.chart),
-            "--namespace",
-            release.namespace,
-            "--kube-context",
-            context,
-            "--create-namespace",
-            "--values",
-            &arg(release.values),
-            "--timeout",
-            timeout,
-            "--history-max",
-            "10",
-        ])
+        let mut args = upgrade_args(release, context);
+        args.extend(
+            [
+                "--create-namespace",
+                "--timeout",
+                timeout,
+                "--history-max",
+                "10",
+            ]
+            .map(str::to_owned),
+        );
+        self.run_detached(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// A dry run of the upgrade against the cluster (`--dry-run=server`).
@@ -153,19 +161,9 @@ impl Helm {
         release: &Release,
         context: &str,
     ) -> Result<String, ClusterError> {
-        self.run(&[
-            "upgrade",
-            "--install",
-            release.name,
-            &arg(release.chart),
-            "--namespace",
-            release.namespace,
-            "--kube-context",
-            context,
-            "--values",
-            &arg(release.values),
-            "--dry-run=server",
-        ])
+        let mut args = upgrade_args(release, context);
+        args.push("--dry-run=server".to_owned());
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// A dry run that needs no cluster (`helm install --dry-run=client`).
@@ -264,6 +262,24 @@ impl Helm {
     }
 }
 
+/// `upgrade --install` of `release` in `context`, the part every upgrade shares.
+fn upgrade_args(release: &Release, context: &str) -> Vec<String> {
+    [
+        "upgrade",
+        "--install",
+        release.name,
+        &arg(release.chart),
+        "--namespace",
+        release.namespace,
+        "--kube-context",
+        context,
+        "--values",
+        &arg(release.values),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 fn parse_major(version: &str) -> Option<HelmMajor> {
     match version.trim().trim_start_matches('v').split('.').next()? {
         "3" => Some(HelmMajor::V3),
@@ -291,13 +307,7 @@ mod tests {
     use super::*;
 
     fn rev(revision: u32, status: &str) -> Revision {
-        Revision {
-            revision,
-            status: status.into(),
-            chart: String::new(),
-            app_version: String::new(),
-            description: String::new(),
-        }
+        Revision::new(revision, status)
     }
 
     #[test]

@@ -182,13 +182,7 @@ mod tests {
     }
 
     fn rev(revision: u32, status: &str) -> Revision {
-        Revision {
-            revision,
-            status: status.into(),
-            chart: String::new(),
-            app_version: String::new(),
-            description: String::new(),
-        }
+        Revision::new(revision, status)
     }
 
     fn refusals(verdict: Verdict) -> Vec<String> {

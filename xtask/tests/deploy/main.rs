@@ -140,6 +140,21 @@ fn healthy_rollout(cluster: &mut Cluster, revision: u32) {
         .rule("kubectl", "*get events*", &[("{\"items\": []}", 0)]);
 }
 
+/// A first install that goes well: no release yet, a healthy rollout, smoke tests through
+/// the port-forward against `api`.
+fn healthy_first_install(name: &str, api: &RealApi) -> Cluster {
+    let mut cluster = cluster(name, "kind-test");
+    cluster.rule(
+        "helm",
+        "history api *",
+        &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
+    );
+    healthy_rollout(&mut cluster, 1);
+    cluster.forward_to(&api.address);
+    cluster.commit();
+    cluster
+}
+
 fn deploy(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut args = vec![
         "deploy",
@@ -188,15 +203,7 @@ fn assert_nothing_changed(calls: &[String]) {
 #[test]
 fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
     let api = RealApi::start(true);
-    let mut cluster = cluster("healthy", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
-    );
-    healthy_rollout(&mut cluster, 1);
-    cluster.forward_to(&api.address);
-    cluster.commit();
+    let cluster = healthy_first_install("healthy", &api);
 
     let (code, stdout, stderr) = deploy(&cluster, &["--output", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -942,15 +949,7 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
 #[test]
 fn deploy_build_pushes_first_and_deploys_by_digest() {
     let api = RealApi::start(true);
-    let mut cluster = cluster("deploy-build", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
-    );
-    healthy_rollout(&mut cluster, 1);
-    cluster.forward_to(&api.address);
-    cluster.commit();
+    let cluster = healthy_first_install("deploy-build", &api);
     let binary = std::env::current_exe().unwrap();
     let output = cluster.xtask(&[
         "deploy",
