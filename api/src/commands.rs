@@ -21,8 +21,57 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "listening"
     );
+    if let Some(admin) = config.admin.clone() {
+        tokio::spawn(bootstrap_admin(app.pool(), admin));
+    }
     app.run_until(shutdown_signal()).await;
     Ok(())
+}
+
+/// Creates the first administrator once the database answers and is migrated; retries
+/// quietly until then, so start-up never waits for it.
+async fn bootstrap_admin(pool: sqlx::PgPool, admin: crate::config::AdminBootstrap) {
+    use crate::auth::admin::{AdminOutcome, ensure_admin};
+    use crate::error::ApiError;
+    loop {
+        match ensure_admin(&pool, &admin).await {
+            Ok(AdminOutcome::Created(name)) => {
+                return tracing::info!(username = %name, "created the bootstrap administrator");
+            }
+            Ok(AdminOutcome::AlreadyThere) => {
+                return tracing::info!("an administrator exists; ADMIN_PASSWORD not used");
+            }
+            Err(ApiError::Unavailable { .. }) => tokio::time::sleep(Duration::from_secs(5)).await,
+            Err(err) => {
+                return tracing::error!(error = %err, "cannot create the bootstrap administrator; fix ADMIN_USERNAME, ADMIN_EMAIL or ADMIN_PASSWORD");
+            }
+        }
+    }
+}
+
+/// `api create-admin`: an administrator from ADMIN_USERNAME, ADMIN_EMAIL, ADMIN_PASSWORD.
+pub async fn create_admin(config: Config) -> anyhow::Result<()> {
+    let admin = config.admin.clone().context(
+        "set ADMIN_PASSWORD (and ADMIN_USERNAME, ADMIN_EMAIL) to create an administrator",
+    )?;
+    let pool = db::lazy_pool(&config.database);
+    let result = crate::auth::admin::create_admin(&pool, &admin).await;
+    pool.close().await;
+    let name = result.map_err(|err| anyhow::anyhow!("{err}: {}", describe_api_error(&err)))?;
+    tracing::info!(username = %name, "created an administrator");
+    Ok(())
+}
+
+fn describe_api_error(err: &crate::error::ApiError) -> String {
+    match err {
+        crate::error::ApiError::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("{} {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        crate::error::ApiError::Conflict { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// `api migrate`: applies pending migrations and exits; safe to repeat and to run twice

@@ -35,6 +35,14 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// No credentials, or ones that do not check out.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the right to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed sign-ins; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -90,6 +98,9 @@ impl ApiError {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,6 +115,9 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::BadRequest { code, .. } | Self::Unavailable { code, .. } => code,
             Self::NotFound(_) => "not_found",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Conflict { .. } => "conflict",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -178,6 +192,21 @@ impl Writer for ApiError {
     async fn write(self, _req: &mut Request, depot: &mut Depot, res: &mut Response) {
         if let Self::Internal(err) = &self {
             tracing::error!(error = format!("{err:#}"), "request failed");
+        }
+        match &self {
+            Self::Unauthorized(_) => {
+                res.headers_mut().insert(
+                    salvo::http::header::WWW_AUTHENTICATE,
+                    salvo::http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::TooManyRequests { retry_after } => {
+                if let Ok(value) = salvo::http::HeaderValue::from_str(&retry_after.to_string()) {
+                    res.headers_mut()
+                        .insert(salvo::http::header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
         }
         self.body().write_to(self.status(), depot, res);
     }

@@ -1,6 +1,7 @@
 //! The api service as a library, so `main.rs` stays a thin command-line shell and tests
 //! run the real server on a database of their own.
 
+pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod db;
@@ -41,7 +42,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {address}; is PORT already in use?"))?;
         let local_addr = listener.local_addr().context("reading the bound address")?;
         let acceptor = TcpAcceptor::try_from(listener).context("preparing the listener")?;
-        let state = AppState::new(pool, config.app_env, config.readiness_timeout);
+        let state = AppState::new(pool, config);
         Ok(Self {
             server: Server::new(acceptor),
             service: http::service(state.clone(), config.request_timeout),
@@ -53,6 +54,10 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    pub fn pool(&self) -> PgPool {
+        self.state.pool.clone()
     }
 
     /// Serves until `shutdown` completes, then turns readiness off, lets in-flight

@@ -34,6 +34,9 @@ enum Command {
         #[arg(long)]
         for_migrations: bool,
     },
+    /// Create an administrator from ADMIN_USERNAME (default admin), ADMIN_EMAIL and
+    /// ADMIN_PASSWORD.
+    CreateAdmin,
     /// Run the smoke checks against a running api and print a table; non-zero on failure.
     /// Needs no database settings.
     Smoke {
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
                 timeout,
                 for_migrations,
             } => commands::wait_db(config, timeout, for_migrations).await,
+            Command::CreateAdmin => commands::create_admin(config).await,
             Command::Smoke { .. } => Ok(()),
         }
     });

@@ -6,25 +6,51 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::OnceCell;
 
-use crate::config::AppEnv;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::TokenKeys;
+use crate::config::{AppEnv, Config};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub app_env: AppEnv,
     pub readiness_timeout: Duration,
+    pub tokens: TokenKeys,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// A hash of a random password, verified when a sign-in names no user, so unknown
+    /// accounts cost as much time as known ones.
+    dummy_hash: Arc<OnceCell<String>>,
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, app_env: AppEnv, readiness_timeout: Duration) -> Self {
+    pub fn new(pool: PgPool, config: &Config) -> Self {
         Self {
             pool,
-            app_env,
-            readiness_timeout,
+            app_env: config.app_env,
+            readiness_timeout: config.readiness_timeout,
+            tokens: TokenKeys::new(&config.jwt),
+            login_throttle: Arc::new(LoginThrottle::new(
+                config.login_attempts_per_minute,
+                Duration::from_secs(60),
+            )),
+            dummy_hash: Arc::new(OnceCell::new()),
             draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    pub async fn dummy_hash(&self) -> anyhow::Result<&str> {
+        self.dummy_hash
+            .get_or_try_init(|| async {
+                let random = uuid::Uuid::new_v4().to_string();
+                let password =
+                    crate::users::model::Password::parse(&random).map_err(anyhow::Error::msg)?;
+                crate::users::password::hash(password).await
+            })
+            .await
+            .map(String::as_str)
     }
 
     /// Marks the service as shutting down: readiness turns 503 so load balancers stop

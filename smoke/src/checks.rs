@@ -119,15 +119,17 @@ impl Api {
         }
     }
 
-    /// Create, read, list, update and delete a user of its own; always tries to delete it.
+    /// Sign up, sign in, read, list, update and delete a user of its own (always trying
+    /// to delete it), then check it can no longer sign in.
     async fn user_round_trip(&self) -> Result<String, String> {
         let name = format!("smoke-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let password = uuid::Uuid::new_v4().to_string();
         let (status, created) = self
             .send(self.client.post(self.url("/api/v1/users")).json(&json!({
                 "email": format!("{name}@smoke.invalid"),
                 "username": name,
                 "full_name": "Smoke Test",
-                "password": uuid::Uuid::new_v4().to_string(),
+                "password": password,
             })))
             .await?;
         if status != StatusCode::CREATED {
@@ -137,9 +139,12 @@ impl Api {
             ));
         }
         let id = created["id"].as_str().unwrap_or_default().to_owned();
+        let token = self.sign_in(&name, &password).await?;
         let path = format!("/api/v1/users/{id}");
-        let steps = self.read_list_update(&path, &id).await;
-        let cleanup = self.send(self.client.delete(self.url(&path))).await;
+        let steps = self.read_list_update(&path, &id, &token).await;
+        let cleanup = self
+            .send(self.client.delete(self.url(&path)).bearer_auth(&token))
+            .await;
         steps?;
         match cleanup {
             Ok((StatusCode::NO_CONTENT, _)) => {}
@@ -151,23 +156,47 @@ impl Api {
             }
             Err(err) => return Err(format!("delete: {err}")),
         }
-        match self.send(self.client.get(self.url(&path))).await? {
-            (StatusCode::NOT_FOUND, _) => {
-                Ok(format!("created, read, listed, updated and deleted {name}"))
-            }
-            (status, _) => Err(format!(
-                "after delete, GET returned {status} instead of 404"
+        match self.sign_in(&name, &password).await {
+            Err(_) => Ok(format!(
+                "signed up, signed in, read, listed, updated and deleted {name}"
+            )),
+            Ok(_) => Err("after delete, the user could still sign in".into()),
+        }
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) -> Result<String, String> {
+        let (status, body) = self
+            .send(
+                self.client
+                    .post(self.url("/api/v1/auth/login"))
+                    .json(&json!({"username": username, "password": password})),
+            )
+            .await?;
+        match body["access_token"].as_str() {
+            Some(token) if status == StatusCode::OK => Ok(token.to_owned()),
+            _ => Err(format!(
+                "sign in: expected 200 with a token, got {status}: {}",
+                error_message(&body)
             )),
         }
     }
 
-    async fn read_list_update(&self, path: &str, id: &str) -> Result<(), String> {
-        let (status, fetched) = self.send(self.client.get(self.url(path))).await?;
+    async fn read_list_update(&self, path: &str, id: &str, token: &str) -> Result<(), String> {
+        let (status, fetched) = self
+            .send(self.client.get(self.url(path)).bearer_auth(token))
+            .await?;
         if status != StatusCode::OK || fetched["id"] != id {
-            return Err(format!("read: expected 200 with the user, got {status}"));
+            return Err(format!(
+                "read: expected 200 with the user, got {status}: {}",
+                error_message(&fetched)
+            ));
         }
         let (status, page) = self
-            .send(self.client.get(self.url("/api/v1/users?page=1&size=100")))
+            .send(
+                self.client
+                    .get(self.url("/api/v1/users?page=1&size=100"))
+                    .bearer_auth(token),
+            )
             .await?;
         let listed = page["users"]
             .as_array()
@@ -181,6 +210,7 @@ impl Api {
             .send(
                 self.client
                     .patch(self.url(path))
+                    .bearer_auth(token)
                     .json(&json!({"full_name": "Smoke Test Updated"})),
             )
             .await?;

@@ -418,20 +418,48 @@ fn the_database_password_stays_in_secrets() {
             }
         }
         for secret in kind(env, "Secret") {
-            let encoded = secret["data"]["password"].as_str().unwrap();
             let others: String = rendered(env)
                 .text
                 .split("\n---")
                 .filter(|doc| !doc.contains("kind: Secret"))
                 .collect();
-            assert!(
-                !others.contains(encoded),
-                "{env}: the encoded password appears outside its Secret"
-            );
+            for (key, encoded) in secret["data"].as_mapping().unwrap() {
+                let encoded = encoded.as_str().unwrap();
+                assert!(
+                    !others.contains(encoded),
+                    "{env}: secret {key:?} appears outside its Secret"
+                );
+            }
         }
+        for (name, spec, _) in pod_specs(env) {
+            for (container, _) in containers(spec) {
+                if let Some(var) = container["env"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .find(|v| v["name"] == "JWT_SECRET")
+                {
+                    assert_eq!(
+                        var["valueFrom"]["secretKeyRef"]["key"], "jwt-secret",
+                        "{env} {name}"
+                    );
+                }
+            }
+        }
+        let api_env =
+            &one(env, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert!(
+            api_env
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|v| v["name"] == "JWT_SECRET"),
+            "{env}: the api gets its signing key"
+        );
     }
-    // prod brings its own Secret: the chart makes none and points at it.
+    // prod brings its own Secrets: the chart makes none and points at them.
     assert!(kind("prod", "Secret").is_empty());
+    assert!(one("dev", "Secret", "api-auth")["data"]["jwt-secret"].is_string());
     let env = &one("prod", "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "api-database");
     for values in ENVS.map(|env| std::fs::read_to_string(&rendered(env).values).unwrap()) {

@@ -72,6 +72,46 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
 }
 
+/// How access tokens are signed and how long they live.
+#[derive(Clone)]
+pub struct JwtSettings {
+    /// HS256 key; from `JWT_SECRET`, or random per process in dev when unset.
+    pub secret: Vec<u8>,
+    /// Whether `secret` was generated (tokens then die with the process).
+    pub generated: bool,
+    pub ttl: Duration,
+    pub issuer: String,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &"<redacted>")
+            .field("generated", &self.generated)
+            .field("ttl", &self.ttl)
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+/// The first administrator, created at start when none exists.
+#[derive(Clone)]
+pub struct AdminBootstrap {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for AdminBootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminBootstrap")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub host: IpAddr,
@@ -82,6 +122,11 @@ pub struct Config {
     pub request_timeout: Duration,
     pub readiness_timeout: Duration,
     pub shutdown_grace_period: Duration,
+    pub jwt: JwtSettings,
+    /// From `ADMIN_PASSWORD` (with `ADMIN_USERNAME`, `ADMIN_EMAIL`), when set.
+    pub admin: Option<AdminBootstrap>,
+    /// Failed sign-ins allowed per account and per client address per minute.
+    pub login_attempts_per_minute: u32,
 }
 
 impl Config {
@@ -94,18 +139,24 @@ impl Config {
     /// process environment. Empty values count as unset (Kubernetes often injects "").
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&|name| lookup(name).filter(|value| !value.trim().is_empty()));
+        let app_env = env.app_env()?;
         Ok(Self {
             host: env
                 .parsed("HOST", "an IP address to listen on, such as 0.0.0.0")?
                 .unwrap_or(IpAddr::from([0, 0, 0, 0])),
             port: env.port("PORT")?.unwrap_or(8000),
-            app_env: env.app_env()?,
+            app_env,
             log: env.log_settings()?,
             database: env.database()?,
             request_timeout: env.duration("REQUEST_TIMEOUT", Duration::from_secs(30))?,
             readiness_timeout: env.duration("READINESS_TIMEOUT", Duration::from_secs(2))?,
             shutdown_grace_period: env
                 .duration("SHUTDOWN_GRACE_PERIOD", Duration::from_secs(20))?,
+            jwt: env.jwt(app_env)?,
+            admin: env.admin(),
+            login_attempts_per_minute: env
+                .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
+                .unwrap_or(5),
         })
     }
 }
@@ -113,6 +164,13 @@ impl Config {
 /// PostgreSQL NOTICEs ("relation already exists, skipping") are noise at info level.
 fn with_quiet_notices(level: &str) -> String {
     format!("{level},sqlx::postgres::notice=warn")
+}
+
+/// 48 random bytes from the OS (two v4 UUIDs' worth of randomness and more).
+fn random_secret() -> Vec<u8> {
+    (0..3)
+        .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
+        .collect()
 }
 
 /// Typed accessors over a lookup function; each error names its variable.
@@ -146,6 +204,47 @@ impl Env<'_> {
             None => Ok(default),
             Some(raw) => parse_duration(&raw).map_err(|problem| ConfigError::new(name, problem)),
         }
+    }
+
+    fn jwt(&self, app_env: AppEnv) -> Result<JwtSettings, ConfigError> {
+        let (secret, generated) = match self.get("JWT_SECRET") {
+            Some(secret) if secret.len() >= 32 => (secret.into_bytes(), false),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "JWT_SECRET",
+                    "must be at least 32 bytes; generate one with `openssl rand -base64 48`",
+                ));
+            }
+            None if app_env == AppEnv::Dev => (random_secret(), true),
+            None => {
+                return Err(ConfigError::new(
+                    "JWT_SECRET",
+                    format!(
+                        "not set; it is required outside APP_ENV=dev (this is {}); generate one with `openssl rand -base64 48`",
+                        app_env.as_str()
+                    ),
+                ));
+            }
+        };
+        Ok(JwtSettings {
+            secret,
+            generated,
+            ttl: self.duration("JWT_TTL", Duration::from_secs(15 * 60))?,
+            issuer: self.get("JWT_ISSUER").unwrap_or_else(|| "api".to_owned()),
+        })
+    }
+
+    fn admin(&self) -> Option<AdminBootstrap> {
+        let password = self.get("ADMIN_PASSWORD")?;
+        Some(AdminBootstrap {
+            username: self
+                .get("ADMIN_USERNAME")
+                .unwrap_or_else(|| "admin".to_owned()),
+            email: self
+                .get("ADMIN_EMAIL")
+                .unwrap_or_else(|| "admin@localhost.invalid".to_owned()),
+            password,
+        })
     }
 
     fn app_env(&self) -> Result<AppEnv, ConfigError> {
@@ -360,6 +459,45 @@ mod tests {
         let err = config(&[("DATABASE_URL", "mysql//root:hunter2@db")]).unwrap_err();
         assert_eq!(err.variable, "DATABASE_URL");
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn jwt_secrets_are_required_and_long_outside_dev() {
+        let dev = config(&[URL]).unwrap();
+        assert!(dev.jwt.generated && dev.jwt.secret.len() >= 32);
+        assert_eq!(dev.jwt.ttl, Duration::from_secs(900));
+        let err = config(&[URL, ("APP_ENV", "prod")]).unwrap_err();
+        assert_eq!(err.variable, "JWT_SECRET");
+        assert!(
+            err.problem.contains("required outside APP_ENV=dev"),
+            "{err}"
+        );
+        let err = config(&[URL, ("APP_ENV", "dev"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(err.problem.contains("at least 32 bytes"), "{err}");
+        let prod = config(&[
+            URL,
+            ("APP_ENV", "prod"),
+            ("JWT_SECRET", &"k".repeat(32)),
+            ("JWT_TTL", "5m"),
+        ])
+        .unwrap();
+        assert!(!prod.jwt.generated);
+        assert_eq!(prod.jwt.ttl, Duration::from_secs(300));
+        assert!(
+            !format!("{prod:?}").contains("kkkk"),
+            "the secret never shows in Debug output"
+        );
+    }
+
+    #[test]
+    fn the_admin_bootstrap_needs_a_password() {
+        assert!(config(&[URL]).unwrap().admin.is_none());
+        let admin = config(&[URL, ("ADMIN_PASSWORD", "s3cret-enough")])
+            .unwrap()
+            .admin
+            .unwrap();
+        assert_eq!(admin.username, "admin");
+        assert!(!format!("{admin:?}").contains("s3cret"));
     }
 
     #[test]

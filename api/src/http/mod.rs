@@ -29,6 +29,7 @@ pub fn router() -> Router {
                 .push(Router::with_path("live").get(health::liveness))
                 .push(Router::with_path("ready").get(health::readiness)),
         )
+        .push(crate::auth::routes::router())
         .push(crate::users::routes::router())
 }
 

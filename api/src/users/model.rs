@@ -17,6 +17,7 @@ pub struct User {
     pub full_name: Option<String>,
     pub is_active: bool,
     pub is_verified: bool,
+    pub is_admin: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -135,6 +136,33 @@ pub struct NewUser {
     pub password: Password,
 }
 
+/// A password change: the current password, and a valid new one.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: Password,
+}
+
+impl PasswordChange {
+    pub const FIELDS: &'static [&'static str] = &["old_password", "new_password"];
+
+    pub fn parse(mut body: JsonObject) -> Result<Self, ApiError> {
+        let old_password = body.required("old_password", string(|s| Ok(s.to_owned())));
+        let new_password = body.required("new_password", string(Password::parse));
+        body.finish()?;
+        match (old_password, new_password) {
+            (Some(old_password), Some(new_password)) => Ok(Self {
+                old_password,
+                new_password,
+            }),
+            _ => Err(ApiError::Validation(vec![FieldError::new(
+                "body",
+                "incomplete password change",
+            )])),
+        }
+    }
+}
+
 impl NewUser {
     pub const FIELDS: &'static [&'static str] = &["email", "username", "full_name", "password"];
 
@@ -197,6 +225,22 @@ impl UserChanges {
                 Field::Value(active) => Some(active),
                 _ => None,
             },
+        })
+    }
+
+    /// `PATCH /users/me`: a user's own profile, `full_name` only.
+    pub fn parse_profile(mut body: JsonObject) -> Result<Self, ApiError> {
+        let full_name = body.optional("full_name", string(FullName::parse));
+        if full_name == Field::Absent {
+            body.reject("full_name", "is required (use null to clear it)");
+        }
+        body.finish()?;
+        Ok(Self {
+            full_name: match full_name {
+                Field::Value(name) => Some(name),
+                _ => Some(None),
+            },
+            is_active: None,
         })
     }
 

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 /// The columns of [`User`], in one place; a macro because sqlx wants `'static` SQL.
 macro_rules! user_columns {
     () => {
-        "id, email, username, full_name, is_active, is_verified, created_at, updated_at"
+        "id, email, username, full_name, is_active, is_verified, is_admin, created_at, updated_at"
     };
 }
 
@@ -24,15 +24,77 @@ impl<'a> UserRepo<'a> {
     }
 
     pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, ApiError> {
+        self.insert(user, password_hash, false).await
+    }
+
+    /// An administrator (the bootstrap admin, or `api create-admin`).
+    pub async fn create_admin(
+        &self,
+        user: &NewUser,
+        password_hash: &str,
+    ) -> Result<User, ApiError> {
+        self.insert(user, password_hash, true).await
+    }
+
+    pub async fn any_admin(&self) -> Result<bool, ApiError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin)")
+                .fetch_one(self.pool)
+                .await?,
+        )
+    }
+
+    /// The user whose username or email (any case) is `login`, with the password hash.
+    pub async fn find_for_login(&self, login: &str) -> Result<Option<(User, String)>, ApiError> {
+        let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT id, password_hash FROM users \
+             WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
+        )
+        .bind(login)
+        .fetch_optional(self.pool)
+        .await?;
+        let Some((id, hash)) = row else {
+            return Ok(None);
+        };
+        Ok(self.find(id).await?.map(|user| (user, hash)))
+    }
+
+    pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, ApiError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), ApiError> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $2, updated_at = clock_timestamp() WHERE id = $1",
+        )
+        .bind(id)
+        .bind(hash)
+        .execute(self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert(
+        &self,
+        user: &NewUser,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<User, ApiError> {
         sqlx::query_as(concat!(
-            "INSERT INTO users (email, username, full_name, password_hash) \
-                 VALUES ($1, $2, $3, $4) RETURNING ",
+            "INSERT INTO users (email, username, full_name, password_hash, is_admin) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING ",
             user_columns!()
         ))
         .bind(user.email.as_str())
         .bind(user.username.as_str())
         .bind(user.full_name.as_ref().map(|name| name.as_str()))
         .bind(password_hash)
+        .bind(is_admin)
         .fetch_one(self.pool)
         .await
         .map_err(conflict_or_other)

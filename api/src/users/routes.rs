@@ -5,17 +5,26 @@ use salvo::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{NewUser, User, UserChanges};
+use super::model::{NewUser, PasswordChange, User, UserChanges};
 use super::password;
 use super::repo::UserRepo;
+use crate::auth::caller::{authenticate, require_self_or_admin};
 use crate::error::{ApiError, FieldError};
 use crate::http::json_body::JsonObject;
 use crate::state::AppState;
 
+/// Sign-up is open; reading needs a signed-in user; changing another user needs an
+/// administrator.
 pub fn router() -> Router {
     Router::with_path("api/v1/users")
         .get(list_users)
         .post(create_user)
+        .push(
+            Router::with_path("me")
+                .get(get_me)
+                .patch(patch_me)
+                .push(Router::with_path("password").post(change_password)),
+        )
         .push(
             Router::with_path("{id}")
                 .get(get_user)
@@ -90,6 +99,7 @@ async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPag
         req.queries().get("size").map(String::as_str),
     )?;
     let state = AppState::from_depot(depot)?;
+    authenticate(req, state).await?;
     let (users, total) = UserRepo::new(&state.pool).list(page, size).await?;
     Ok(Json(UserPage {
         users,
@@ -112,6 +122,7 @@ fn user_id(req: &Request) -> Result<Uuid, ApiError> {
 async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
+    authenticate(req, state).await?;
     let user = UserRepo::new(&state.pool).find(id).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
@@ -122,8 +133,10 @@ async fn update(
     parse: fn(JsonObject) -> Result<UserChanges, ApiError>,
 ) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
-    let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
     let state = AppState::from_depot(depot)?;
+    let caller = authenticate(req, state).await?;
+    require_self_or_admin(&caller, id)?;
+    let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
     let user = UserRepo::new(&state.pool).update(id, &changes).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
@@ -142,11 +155,52 @@ async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
 async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
+    let caller = authenticate(req, state).await?;
+    require_self_or_admin(&caller, id)?;
     if UserRepo::new(&state.pool).delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("user"))
     }
+}
+
+#[handler]
+async fn get_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    Ok(Json(authenticate(req, state).await?))
+}
+
+#[handler]
+async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    let caller = authenticate(req, state).await?;
+    let changes = UserChanges::parse_profile(JsonObject::read(req, &["full_name"]).await?)?;
+    let user = UserRepo::new(&state.pool)
+        .update(caller.id, &changes)
+        .await?;
+    user.map(Json).ok_or(ApiError::NotFound("user"))
+}
+
+#[handler]
+async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    let caller = authenticate(req, state).await?;
+    let change = PasswordChange::parse(JsonObject::read(req, PasswordChange::FIELDS).await?)?;
+    let repo = UserRepo::new(&state.pool);
+    let stored = repo
+        .password_hash(caller.id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    if !password::verify(change.old_password, stored).await? {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "old_password",
+            "is not the current password",
+        )]));
+    }
+    let hash = password::hash(change.new_password).await?;
+    repo.set_password_hash(caller.id, &hash).await?;
+    tracing::info!(user_id = %caller.id, "password changed");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -214,7 +214,12 @@ async fn wait_db_gives_up_after_its_timeout_and_says_why() {
 /// Starts `api serve` on a free port and returns it once it logs that it listens.
 async fn serve(env: &[(&str, &str)]) -> (Child, String) {
     let mut env = env.to_vec();
-    env.extend([("PORT", "0"), ("HOST", "127.0.0.1"), ("APP_ENV", "test")]);
+    env.extend([
+        ("PORT", "0"),
+        ("HOST", "127.0.0.1"),
+        ("APP_ENV", "test"),
+        ("JWT_SECRET", crate::helpers::JWT_SECRET),
+    ]);
     let mut child = api(&["serve"], &env).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let address = tokio::time::timeout(Duration::from_secs(20), async {
@@ -304,4 +309,48 @@ async fn terminate(child: &Child) {
         .await
         .unwrap();
     assert!(status.success());
+}
+
+#[sqlx::test]
+async fn create_admin_makes_one_administrator_and_refuses_a_taken_name(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = database_url(&db);
+    let without_password = finish(api(&["create-admin"], &[("DATABASE_URL", &url)])).await;
+    assert_eq!(
+        without_password.code,
+        Some(1),
+        "{}",
+        without_password.output
+    );
+    assert!(
+        without_password.output.contains("set ADMIN_PASSWORD"),
+        "{}",
+        without_password.output
+    );
+
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("ADMIN_PASSWORD", crate::helpers::PASSWORD),
+        ("ADMIN_USERNAME", "boss"),
+    ];
+    let created = finish(api(&["create-admin"], &env)).await;
+    assert!(created.success, "{}", created.output);
+    assert!(
+        created.output.contains("created an administrator"),
+        "{}",
+        created.output
+    );
+    assert!(
+        !created.output.contains(crate::helpers::PASSWORD),
+        "the password is never logged"
+    );
+    let again = finish(api(&["create-admin"], &env)).await;
+    assert_eq!(again.code, Some(1));
+    assert!(
+        again.output.contains("taken") || again.output.contains("exists"),
+        "{}",
+        again.output
+    );
 }

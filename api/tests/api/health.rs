@@ -95,6 +95,11 @@ async fn an_unreachable_database_fails_readiness_but_not_liveness() {
     );
     expect_database_unavailable(&app, "/db-check").await;
     // A client's request is not the client's fault: 503, never 500.
+    let keys = api::auth::token::TokenKeys::new(&crate::helpers::test_config(&[]).jwt);
+    app.use_token(
+        keys.issue(uuid::Uuid::new_v4(), api::auth::token::now_seconds())
+            .unwrap(),
+    );
     expect_database_unavailable(&app, "/api/v1/users").await;
     expect_json(app.get("/healthz").await, StatusCode::OK).await;
 }

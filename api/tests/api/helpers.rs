@@ -13,7 +13,15 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    /// The bearer token `get`, `send_json` and `delete` send, once a test signs in.
+    token: std::sync::Mutex<Option<String>>,
 }
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The signing secret of every test server.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// Settings for a test server: a free port on loopback, short timeouts. `extra` overrides.
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
@@ -24,6 +32,7 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
         ("PORT", "0"),
         ("APP_ENV", "test"),
         ("READINESS_TIMEOUT", "1s"),
+        ("JWT_SECRET", JWT_SECRET),
     ]);
     vars.extend(extra.iter().copied());
     Config::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap()
@@ -43,7 +52,59 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             pool,
+            token: std::sync::Mutex::new(None),
         }
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.token.lock().unwrap().as_deref() {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Signs in as `username` (with [`PASSWORD`]); later requests carry the token.
+    pub async fn sign_in_as(&self, username: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let body = expect_json(response, StatusCode::OK).await;
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        *self.token.lock().unwrap() = Some(token.clone());
+        token
+    }
+
+    /// Creates an administrator named `name` and signs in as it.
+    pub async fn sign_in_as_admin(&self, name: &str) -> String {
+        let admin = api::config::AdminBootstrap {
+            username: name.to_owned(),
+            email: format!("{name}@example.com"),
+            password: PASSWORD.to_owned(),
+        };
+        api::auth::admin::create_admin(&self.pool, &admin)
+            .await
+            .unwrap();
+        self.sign_in_as(name).await
+    }
+
+    /// Sends `token` from now on.
+    pub fn use_token(&self, token: String) {
+        *self.token.lock().unwrap() = Some(token);
+    }
+
+    pub fn sign_out(&self) {
+        *self.token.lock().unwrap() = None;
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.authorized(self.client.delete(self.url(path)))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -51,7 +112,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.unwrap()
+        self.authorized(self.client.get(self.url(path)))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn send_json(
@@ -60,8 +124,7 @@ impl TestApp {
         path: &str,
         body: &Value,
     ) -> reqwest::Response {
-        self.client
-            .request(method, self.url(path))
+        self.authorized(self.client.request(method, self.url(path)))
             .json(body)
             .send()
             .await
@@ -84,7 +147,7 @@ pub fn new_user(name: &str) -> Value {
         "email": format!("{name}@example.com"),
         "username": name,
         "full_name": format!("{name} Example"),
-        "password": "correct horse battery staple",
+        "password": PASSWORD,
     })
 }
 

@@ -20,6 +20,7 @@ async fn create_returns_the_user_and_stores_only_an_argon2id_hash(pool: PgPool) 
             "full_name",
             "id",
             "is_active",
+            "is_admin",
             "is_verified",
             "updated_at",
             "username"
@@ -146,6 +147,13 @@ async fn a_user_can_be_read_by_id(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let created = app.create_user("linus").await;
     let id = created["id"].as_str().unwrap();
+    expect_error(
+        app.get(&format!("/api/v1/users/{id}")).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    app.sign_in_as("linus").await;
     let fetched = expect_json(
         app.get(&format!("/api/v1/users/{id}")).await,
         StatusCode::OK,
@@ -175,6 +183,7 @@ async fn listing_pages_newest_first_in_a_stable_order(pool: PgPool) {
     for i in 0..5 {
         created.push(app.create_user(&format!("user{i}")).await["id"].clone());
     }
+    app.sign_in_as("user0").await;
     created.reverse();
 
     let mut seen = Vec::new();
@@ -209,6 +218,8 @@ async fn listing_pages_newest_first_in_a_stable_order(pool: PgPool) {
 #[sqlx::test]
 async fn bad_query_parameters_are_listed_together(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    app.create_user("quentin").await;
+    app.sign_in_as("quentin").await;
     let error = expect_error(
         app.get("/api/v1/users?page=0&size=1000").await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -229,6 +240,7 @@ async fn bad_query_parameters_are_listed_together(pool: PgPool) {
 async fn patch_changes_only_what_it_names_and_moves_updated_at(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let created = app.create_user("margaret").await;
+    app.sign_in_as("margaret").await;
     let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
 
     let renamed = expect_json(
@@ -254,6 +266,14 @@ async fn patch_changes_only_what_it_names_and_moves_updated_at(pool: PgPool) {
     .await;
     assert_eq!(deactivated["is_active"], false);
     assert_eq!(deactivated["full_name"], "Margaret Hamilton");
+    // An inactive user's token stops working; an administrator carries on.
+    expect_error(
+        app.get(&path).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    app.sign_in_as_admin("root").await;
 
     let cleared = expect_json(
         app.send_json(Method::PATCH, &path, &json!({"full_name": null}))
@@ -279,6 +299,7 @@ async fn patch_changes_only_what_it_names_and_moves_updated_at(pool: PgPool) {
 async fn put_replaces_the_updatable_fields(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let created = app.create_user("barbara").await;
+    app.sign_in_as("barbara").await;
     let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
 
     let error = expect_error(
@@ -310,6 +331,7 @@ async fn put_replaces_the_updatable_fields(pool: PgPool) {
 #[sqlx::test]
 async fn updating_a_missing_user_is_not_found(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    app.sign_in_as_admin("root").await;
     let path = format!("/api/v1/users/{}", uuid::Uuid::new_v4());
     expect_error(
         app.send_json(Method::PATCH, &path, &json!({"is_active": true}))
@@ -335,13 +357,14 @@ async fn updating_a_missing_user_is_not_found(pool: PgPool) {
 async fn delete_removes_the_user_once(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let created = app.create_user("dennis").await;
+    app.sign_in_as_admin("root").await;
     let path = format!("/api/v1/users/{}", created["id"].as_str().unwrap());
 
-    let response = app.client.delete(app.url(&path)).send().await.unwrap();
+    let response = app.delete(&path).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.text().await.unwrap().is_empty());
     expect_error(app.get(&path).await, StatusCode::NOT_FOUND, "not_found").await;
-    let again = app.client.delete(app.url(&path)).send().await.unwrap();
+    let again = app.delete(&path).await;
     expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
     expect_error(
         app.client

@@ -93,6 +93,15 @@ password
 {{- end }}
 {{- end }}
 
+{{/* The Secret holding the token signing key (and the bootstrap admin's password). */}}
+{{- define "api-platform.authSecretName" -}}
+{{- if .Values.auth.existingSecret }}
+{{- .Values.auth.existingSecret }}
+{{- else }}
+{{- printf "%s-auth" (include "api-platform.fullname" .) }}
+{{- end }}
+{{- end }}
+
 {{/*
 The part of the api container every api-image pod shares (Deployment, init steps,
 migration Job, helm test): image, settings from the ConfigMap, the password from the
@@ -110,6 +119,18 @@ env:
       secretKeyRef:
         name: {{ include "api-platform.databaseSecretName" . }}
         key: {{ include "api-platform.databasePasswordKey" . }}
+  - name: JWT_SECRET
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "api-platform.authSecretName" . }}
+        key: jwt-secret
+  {{- if .Values.auth.bootstrapAdmin }}
+  - name: ADMIN_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "api-platform.authSecretName" . }}
+        key: admin-password
+  {{- end }}
 securityContext:
   {{- toYaml .Values.containerSecurityContext | nindent 2 }}
 {{- end }}

@@ -113,6 +113,7 @@ impl RealApi {
             .env("PORT", "0")
             .env("HOST", "127.0.0.1")
             .env("APP_ENV", "test")
+            .env("JWT_SECRET", "deploy-tests-secret-deploy-tests-secret")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
