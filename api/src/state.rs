@@ -19,6 +19,7 @@ pub struct AppState {
     pub readiness_timeout: Duration,
     pub tokens: TokenKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    pub metrics: Arc<crate::http::metrics::Metrics>,
     /// A hash of a random password, verified when a sign-in names no user, so unknown
     /// accounts cost as much time as known ones.
     dummy_hash: Arc<OnceCell<String>>,
@@ -37,6 +38,7 @@ impl AppState {
                 Duration::from_secs(60),
             )),
             dummy_hash: Arc::new(OnceCell::new()),
+            metrics: Arc::new(crate::http::metrics::Metrics::default()),
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

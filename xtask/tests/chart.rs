@@ -693,3 +693,50 @@ fn bad_values_fail_with_the_schema_error() {
         text(&external_without_host)
     );
 }
+
+#[test]
+fn metrics_are_scrapable_by_annotation_or_service_monitor() {
+    let annotations =
+        &one("dev", "Deployment", "api")["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    assert!(
+        kind("dev", "ServiceMonitor").is_empty(),
+        "off by default: it needs the Prometheus Operator's CRD"
+    );
+    let api_policy = one("dev", "NetworkPolicy", "api");
+    let sources = api_policy["spec"]["ingress"][0]["from"]
+        .as_sequence()
+        .unwrap();
+    assert!(sources.iter().any(
+        |s| s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"
+    ));
+
+    let output = template_with(&[
+        "image.tag=t",
+        "fullnameOverride=api",
+        "metrics.serviceMonitor.enabled=true",
+        "metrics.serviceMonitor.labels.release=prometheus",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let docs: Vec<Value> =
+        serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&output.stdout))
+            .map(|doc| Value::deserialize(doc).unwrap())
+            .filter(|doc| !doc.is_null())
+            .collect();
+    let monitor = docs
+        .iter()
+        .find(|d| d["kind"] == "ServiceMonitor")
+        .expect("a ServiceMonitor");
+    let service = docs
+        .iter()
+        .find(|d| d["kind"] == "Service" && d["metadata"]["name"] == "api")
+        .unwrap();
+    assert_eq!(monitor["metadata"]["labels"]["release"], "prometheus");
+    assert!(matches(
+        &monitor["spec"]["selector"]["matchLabels"],
+        &service["metadata"]["labels"]
+    ));
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "http");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+}

@@ -19,10 +19,7 @@ pub async fn log_request(
     let status = res.status_code.unwrap_or(StatusCode::NOT_FOUND).as_u16();
     // The template (`/api/v1/users/{id}`) groups requests; the raw path is kept for
     // finding one request, without its query string.
-    let route = match req.matched_path() {
-        "" if status == 404 || status == 405 => "(unmatched)".to_owned(),
-        path => format!("/{path}"),
-    };
+    let route = super::metrics::route_of(req, status);
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let request_id = RequestId::of(depot).unwrap_or("-");
     let method = req.method().as_str();

@@ -24,6 +24,7 @@ pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiErro
             "liveness": "/healthz",
             "readiness": "/readyz",
             "database": "/db-check",
+            "metrics": "/metrics",
             "health": "/api/v1/health",
             "users": "/api/v1/users",
         },

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod error_catcher;
 pub mod health;
 pub mod json_body;
+pub mod metrics;
 pub mod request_id;
 pub mod request_timeout;
 
@@ -23,6 +24,7 @@ pub fn router() -> Router {
         .push(Router::with_path("healthz").get(health::liveness))
         .push(Router::with_path("readyz").get(health::readiness))
         .push(Router::with_path("db-check").get(health::db_check))
+        .push(Router::with_path("metrics").get(metrics::serve_metrics))
         .push(
             Router::with_path("api/v1/health")
                 .get(health::readiness)
@@ -37,9 +39,11 @@ pub fn router() -> Router {
 /// line and error body carries it; the access log wraps everything else so it sees the
 /// final status, including panics and timeouts.
 pub fn service(state: AppState, request_timeout: Duration) -> Service {
+    let metrics = state.metrics.clone();
     Service::new(router())
         .hoop(request_id::assign_request_id)
         .hoop(access_log::log_request)
+        .hoop(metrics::RecordMetrics(metrics))
         .hoop(CatchPanic::new())
         .hoop(request_timeout::RequestTimeout(request_timeout))
         .hoop(affix_state::inject(state))

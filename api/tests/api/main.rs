@@ -7,5 +7,6 @@ mod cli;
 mod errors;
 mod health;
 mod helpers;
+mod metrics;
 mod smoke;
 mod users;
