@@ -45,7 +45,11 @@ impl Application {
         let state = AppState::new(pool, config);
         Ok(Self {
             server: Server::new(acceptor),
-            service: http::service(state.clone(), config.request_timeout),
+            service: http::service(
+                state.clone(),
+                config.request_timeout,
+                config.cors_allowed_origins.clone(),
+            ),
             local_addr,
             state,
             shutdown_grace_period: config.shutdown_grace_period,

@@ -127,6 +127,8 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     /// Failed sign-ins allowed per account and per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Browser origins allowed to call the API (`scheme://host[:port]`); none by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -157,6 +159,7 @@ impl Config {
             login_attempts_per_minute: env
                 .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
                 .unwrap_or(5),
+            cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
         })
     }
 }
@@ -232,6 +235,30 @@ impl Env<'_> {
             ttl: self.duration("JWT_TTL", Duration::from_secs(15 * 60))?,
             issuer: self.get("JWT_ISSUER").unwrap_or_else(|| "api".to_owned()),
         })
+    }
+
+    /// A comma-separated list of origins such as `https://app.example.com,http://localhost:3000`.
+    fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = self.get(name) else {
+            return Ok(vec![]);
+        };
+        list.split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/')
+                    && origin.split("://").nth(1).is_some_and(|host| !host.is_empty() && !host.contains('/'));
+                if valid {
+                    Ok(origin.to_owned())
+                } else {
+                    Err(ConfigError::new(
+                        name,
+                        format!("{origin:?} is not an origin; expected scheme://host[:port] such as https://app.example.com"),
+                    ))
+                }
+            })
+            .collect()
     }
 
     fn admin(&self) -> Option<AdminBootstrap> {
@@ -498,6 +525,32 @@ mod tests {
             .unwrap();
         assert_eq!(admin.username, "admin");
         assert!(!format!("{admin:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn cors_origins_are_a_checked_list() {
+        assert!(config(&[URL]).unwrap().cors_allowed_origins.is_empty());
+        let config_ok = config(&[
+            URL,
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://app.example.com, http://localhost:3000",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config_ok.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/",
+            "https://a.example.com/path",
+        ] {
+            let err = config(&[URL, ("CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert_eq!(err.variable, "CORS_ALLOWED_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

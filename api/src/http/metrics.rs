@@ -191,7 +191,10 @@ impl Handler for RecordMetrics {
 }
 
 #[handler]
-pub async fn serve_metrics(depot: &mut Depot, res: &mut Response) -> Result<(), crate::error::ApiError> {
+pub async fn serve_metrics(
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), crate::error::ApiError> {
     let state = AppState::from_depot(depot)?;
     res.render(Text::Plain(state.metrics.render(Some(&state.pool))));
     res.headers_mut().insert(

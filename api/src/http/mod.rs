@@ -2,6 +2,7 @@
 //! health routes. Feature routes live with their feature (`crate::users::routes`).
 
 pub mod access_log;
+pub mod browser;
 pub mod error_catcher;
 pub mod health;
 pub mod json_body;
@@ -38,12 +39,14 @@ pub fn router() -> Router {
 /// The whole service. Middleware order matters: the request id comes first so every log
 /// line and error body carries it; the access log wraps everything else so it sees the
 /// final status, including panics and timeouts.
-pub fn service(state: AppState, request_timeout: Duration) -> Service {
+pub fn service(state: AppState, request_timeout: Duration, cors_origins: Vec<String>) -> Service {
     let metrics = state.metrics.clone();
     Service::new(router())
         .hoop(request_id::assign_request_id)
         .hoop(access_log::log_request)
         .hoop(metrics::RecordMetrics(metrics))
+        .hoop(browser::security_headers)
+        .hoop(browser::Cors::new(cors_origins))
         .hoop(CatchPanic::new())
         .hoop(request_timeout::RequestTimeout(request_timeout))
         .hoop(affix_state::inject(state))

@@ -94,12 +94,12 @@ impl Pagination {
 
 #[handler]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    authenticate(req, state).await?;
     let Pagination { page, size } = Pagination::parse(
         req.queries().get("page").map(String::as_str),
         req.queries().get("size").map(String::as_str),
     )?;
-    let state = AppState::from_depot(depot)?;
-    authenticate(req, state).await?;
     let (users, total) = UserRepo::new(&state.pool).list(page, size).await?;
     Ok(Json(UserPage {
         users,
