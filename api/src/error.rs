@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::http::request_id::RequestId;
 
 /// One invalid input field (body or query parameter).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, salvo::oapi::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -148,12 +148,12 @@ impl ApiError {
 
 /// The serialized error envelope, also used by the catcher for errors Salvo raises itself
 /// (unknown route, wrong method, panics).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, salvo::oapi::ToSchema)]
 pub struct ErrorBody {
     error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, salvo::oapi::ToSchema)]
 struct ErrorDetail {
     code: String,
     message: String,
@@ -209,5 +209,38 @@ impl Writer for ApiError {
             _ => {}
         }
         self.body().write_to(self.status(), depot, res);
+    }
+}
+
+/// Every error status an endpoint may answer, each with the shared error body; endpoints
+/// keep the ones that apply with `status_codes(...)`.
+impl salvo::oapi::EndpointOutRegister for ApiError {
+    fn register(components: &mut salvo::oapi::Components, operation: &mut salvo::oapi::Operation) {
+        use salvo::oapi::ToSchema;
+        let schema = ErrorBody::to_schema(components);
+        for (status, description) in [
+            ("400", "Malformed JSON or an invalid id"),
+            (
+                "401",
+                "Missing or invalid access token, or a failed sign-in",
+            ),
+            ("403", "Signed in, without the right to do this"),
+            ("404", "No such resource"),
+            ("409", "The email or username is taken"),
+            ("413", "The body is larger than 64 KiB"),
+            ("415", "The body is not application/json"),
+            ("422", "Invalid fields, all of them listed"),
+            ("429", "Too many failed sign-ins; see Retry-After"),
+            (
+                "503",
+                "The database is unavailable or the request timed out",
+            ),
+        ] {
+            let response = salvo::oapi::Response::new(description).add_content(
+                "application/json",
+                salvo::oapi::Content::new(schema.clone()),
+            );
+            operation.responses.insert(status, response);
+        }
     }
 }

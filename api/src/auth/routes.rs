@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use salvo::oapi::{ToSchema, endpoint};
 use salvo::prelude::*;
 use serde::Serialize;
 
@@ -16,7 +17,8 @@ pub fn router() -> Router {
     Router::with_path("api/v1/auth/login").post(login)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[salvo(schema(example = json!({"access_token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9...", "token_type": "Bearer", "expires_in": 900})))]
 struct TokenResponse {
     access_token: String,
     token_type: &'static str,
@@ -28,7 +30,12 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthorized("invalid username, email or password".into())
 }
 
-#[handler]
+/// Sign in with a username or email and a password, for a short-lived access token.
+#[endpoint(
+    tags("auth"),
+    request_body = crate::users::schema::LoginRequest,
+    status_codes(200, 401, 413, 415, 422, 429, 503)
+)]
 async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenResponse>, ApiError> {
     let mut body = JsonObject::read(req, &["username", "email", "password"]).await?;
     let username = body.optional("username", string(|s| Ok(s.trim().to_owned())));

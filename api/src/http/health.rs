@@ -3,6 +3,7 @@
 //! Liveness never touches the database: a PostgreSQL restart must not make Kubernetes
 //! kill healthy api pods. Readiness does, with a hard time limit, so it can never hang.
 
+use salvo::oapi::endpoint;
 use salvo::prelude::*;
 use serde_json::json;
 
@@ -12,7 +13,8 @@ use crate::state::AppState;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-#[handler]
+/// The service's name, version and links.
+#[endpoint(tags("meta"), status_codes(200))]
 pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiError> {
     let state = AppState::from_depot(depot)?;
     Ok(Json(json!({
@@ -25,18 +27,22 @@ pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiErro
             "readiness": "/readyz",
             "database": "/db-check",
             "metrics": "/metrics",
+            "docs": "/docs",
+            "openapi": "/openapi.json",
             "health": "/api/v1/health",
             "users": "/api/v1/users",
         },
     })))
 }
 
-#[handler]
+/// Liveness: the process answers (never touches the database).
+#[endpoint(tags("health"), status_codes(200))]
 pub async fn liveness() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "version": VERSION }))
 }
 
-#[handler]
+/// Readiness: the database answers within READINESS_TIMEOUT.
+#[endpoint(tags("health"), status_codes(200, 503))]
 pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let state = AppState::from_depot(depot)?;
     if state.is_draining() {
@@ -60,7 +66,8 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
     }
 }
 
-#[handler]
+/// Database status: round trip, server version, schema version, pool.
+#[endpoint(tags("health"), status_codes(200, 503))]
 pub async fn db_check(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let state = AppState::from_depot(depot)?;
     match probe::facts(&state.pool, state.readiness_timeout).await {

@@ -190,7 +190,8 @@ impl Handler for RecordMetrics {
     }
 }
 
-#[handler]
+/// Prometheus metrics (text exposition format).
+#[salvo::oapi::endpoint(tags("meta"), responses((status_code = 200, description = "Prometheus text", content_type = "text/plain")), status_codes(200))]
 pub async fn serve_metrics(
     depot: &mut Depot,
     res: &mut Response,

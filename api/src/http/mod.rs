@@ -36,12 +36,30 @@ pub fn router() -> Router {
         .push(crate::users::routes::router())
 }
 
+/// The routes plus their OpenAPI 3 document at `/openapi.json` (generated from the
+/// endpoints themselves) and Swagger UI at `/docs`.
+pub fn router_with_docs() -> Router {
+    use salvo::oapi::security::{Http, HttpAuthScheme};
+    use salvo::oapi::swagger_ui::SwaggerUi;
+    use salvo::oapi::{OpenApi, SecurityScheme};
+    let router = router();
+    let document = OpenApi::new("api", health::VERSION)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer).bearer_format("JWT")),
+        )
+        .merge_router(&router);
+    router
+        .push(document.into_router("/openapi.json"))
+        .push(SwaggerUi::new("/openapi.json").into_router("/docs"))
+}
+
 /// The whole service. Middleware order matters: the request id comes first so every log
 /// line and error body carries it; the access log wraps everything else so it sees the
 /// final status, including panics and timeouts.
 pub fn service(state: AppState, request_timeout: Duration, cors_origins: Vec<String>) -> Service {
     let metrics = state.metrics.clone();
-    Service::new(router())
+    Service::new(router_with_docs())
         .hoop(request_id::assign_request_id)
         .hoop(access_log::log_request)
         .hoop(metrics::RecordMetrics(metrics))

@@ -5,3 +5,4 @@ pub mod model;
 pub mod password;
 pub mod repo;
 pub mod routes;
+pub mod schema;

@@ -9,7 +9,8 @@ use crate::error::{ApiError, FieldError};
 use crate::http::json_body::{Field, JsonObject, boolean, string};
 
 /// A user as clients see it. There is no password field, hashed or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, salvo::oapi::ToSchema)]
+#[salvo(schema(example = json!({"id": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b", "email": "ada@example.com", "username": "ada", "full_name": "Ada Lovelace", "is_active": true, "is_verified": false, "is_admin": false, "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z"})))]
 pub struct User {
     pub id: Uuid,
     pub email: String,

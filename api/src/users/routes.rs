@@ -1,6 +1,8 @@
 //! HTTP handlers under `/api/v1/users`: parse input into domain types, call the
 //! repository, answer with a typed result or a typed error.
 
+use salvo::oapi::ToSchema;
+use salvo::oapi::endpoint;
 use salvo::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
@@ -34,20 +36,28 @@ pub fn router() -> Router {
         )
 }
 
-#[handler]
+/// Sign up (open to all).
+#[endpoint(
+    tags("users"),
+    request_body = super::schema::NewUserRequest,
+    responses((status_code = 201, description = "The new user", body = User)),
+    status_codes(201, 409, 413, 415, 422, 503)
+)]
 async fn create_user(
     req: &mut Request,
     depot: &mut Depot,
-) -> Result<(StatusCode, Json<User>), ApiError> {
+    res: &mut Response,
+) -> Result<Json<User>, ApiError> {
     let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
     let state = AppState::from_depot(depot)?;
     let hash = password::hash(new_user.password.clone()).await?;
     let user = UserRepo::new(&state.pool).create(&new_user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
-    Ok((StatusCode::CREATED, Json(user)))
+    res.status_code(StatusCode::CREATED);
+    Ok(Json(user))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct UserPage {
     users: Vec<User>,
     total: i64,
@@ -92,7 +102,16 @@ impl Pagination {
     }
 }
 
-#[handler]
+/// List users, newest first.
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    parameters(
+        ("page" = Option<u32>, Query, description = "Page number, from 1 (default 1)"),
+        ("size" = Option<u32>, Query, description = "Users per page, 1 to 100 (default 10)"),
+    ),
+    status_codes(200, 401, 422, 503)
+)]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
     authenticate(req, state).await?;
@@ -118,7 +137,8 @@ fn user_id(req: &Request) -> Result<Uuid, ApiError> {
     })
 }
 
-#[handler]
+/// One user.
+#[endpoint(tags("users"), security(["bearer" = []]), parameters(("id" = uuid::Uuid, Path, description = "The user's id")), status_codes(200, 400, 401, 404, 503))]
 async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
@@ -141,17 +161,38 @@ async fn update(
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
-#[handler]
+/// Change a user's name or activity (the user or an administrator).
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    parameters(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = super::schema::UserPatchRequest,
+    status_codes(200, 400, 401, 403, 404, 413, 415, 422, 503)
+)]
 async fn patch_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     update(req, depot, UserChanges::parse_patch).await
 }
 
-#[handler]
+/// Replace a user's changeable fields (the user or an administrator).
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    parameters(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = super::schema::UserReplaceRequest,
+    status_codes(200, 400, 401, 403, 404, 413, 415, 422, 503)
+)]
 async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     update(req, depot, UserChanges::parse_put).await
 }
 
-#[handler]
+/// Delete a user (the user or an administrator).
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    parameters(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status_code = 204, description = "Deleted")),
+    status_codes(204, 400, 401, 403, 404, 503)
+)]
 async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
@@ -164,13 +205,20 @@ async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode,
     }
 }
 
-#[handler]
+/// The signed-in user.
+#[endpoint(tags("users"), security(["bearer" = []]), status_codes(200, 401, 503))]
 async fn get_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let state = AppState::from_depot(depot)?;
     Ok(Json(authenticate(req, state).await?))
 }
 
-#[handler]
+/// Change one's own name.
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    request_body = super::schema::ProfileRequest,
+    status_codes(200, 401, 413, 415, 422, 503)
+)]
 async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;
@@ -181,7 +229,14 @@ async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
-#[handler]
+/// Change one's own password.
+#[endpoint(
+    tags("users"),
+    security(["bearer" = []]),
+    request_body = super::schema::PasswordChangeRequest,
+    responses((status_code = 204, description = "Changed")),
+    status_codes(204, 401, 413, 415, 422, 503)
+)]
 async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;

@@ -362,11 +362,12 @@ async fn an_unknown_account_costs_as_much_time_as_a_known_one(pool: PgPool) {
             .push(time(json!({"username": "nobody-at-all", "password": "wrong password"})).await);
     }
     // The fastest of each, to see the work done rather than the noise of a busy machine.
-    // Both verify an argon2id hash; without the dummy hash the unknown account would
-    // answer in well under a tenth of the time.
+    // Both verify an argon2id hash (tens of milliseconds); without the dummy hash an
+    // unknown account answers in a millisecond or two, twenty times faster. The margin
+    // leaves room for the known path's extra query on a loaded machine.
     let (known, unknown) = (known.iter().min().unwrap(), unknown.iter().min().unwrap());
     assert!(
-        *unknown * 2 >= *known,
+        *unknown * 4 >= *known,
         "unknown {unknown:?} vs known {known:?}"
     );
 }

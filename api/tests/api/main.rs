@@ -9,5 +9,6 @@ mod errors;
 mod health;
 mod helpers;
 mod metrics;
+mod openapi;
 mod smoke;
 mod users;
