@@ -25,7 +25,7 @@ pub async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiEr
     let user_id = state.tokens.verify(token.trim()).ok_or_else(|| {
         ApiError::Unauthorized("the access token is invalid or expired; sign in again".into())
     })?;
-    match UserRepo::new(&state.pool).find(user_id).await? {
+    match UserRepo::for_state(state).find(user_id).await? {
         Some(user) if user.is_active => Ok(user),
         _ => Err(ApiError::Unauthorized(
             "the access token's user no longer exists or is inactive".into(),

@@ -62,7 +62,7 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
             retry_after: wait.as_secs().max(1),
         });
     }
-    let found = UserRepo::new(&state.pool)
+    let found = UserRepo::for_state(state)
         .find_for_login(&identifier)
         .await?;
     // Verify against the real hash, or a dummy one when there is no such user: the time

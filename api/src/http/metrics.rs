@@ -30,6 +30,8 @@ struct Series {
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
     in_flight: AtomicI64,
+    /// Requests waiting for a pooled database connection right now.
+    pub db_waiters: AtomicI64,
 }
 
 impl Metrics {

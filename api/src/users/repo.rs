@@ -1,11 +1,15 @@
 //! SQL for users. Every query is parameterised; uniqueness is left to the database's
 //! unique indexes and their violations are turned into 409s by index name.
 
-use sqlx::PgPool;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use super::model::{NewUser, User, UserChanges};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The columns of [`User`], in one place; a macro because sqlx wants `'static` SQL.
 macro_rules! user_columns {
@@ -16,11 +20,35 @@ macro_rules! user_columns {
 
 pub struct UserRepo<'a> {
     pool: &'a PgPool,
+    /// Counts requests waiting for a pooled connection (the `db_pool_waiters` metric).
+    waiters: Option<&'a AtomicI64>,
 }
 
 impl<'a> UserRepo<'a> {
     pub fn new(pool: &'a PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            waiters: None,
+        }
+    }
+
+    /// The repository of a running service, counted in its metrics.
+    pub fn for_state(state: &'a AppState) -> Self {
+        Self {
+            pool: &state.pool,
+            waiters: Some(&state.metrics.db_waiters),
+        }
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        if let Some(waiters) = self.waiters {
+            waiters.fetch_add(1, Ordering::SeqCst);
+        }
+        let conn = self.pool.acquire().await;
+        if let Some(waiters) = self.waiters {
+            waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+        conn
     }
 
     pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, ApiError> {
@@ -39,7 +67,7 @@ impl<'a> UserRepo<'a> {
     pub async fn any_admin(&self) -> Result<bool, ApiError> {
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin)")
-                .fetch_one(self.pool)
+                .fetch_one(&mut *self.conn().await?)
                 .await?,
         )
     }
@@ -51,7 +79,7 @@ impl<'a> UserRepo<'a> {
              WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
         )
         .bind(login)
-        .fetch_optional(self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         let Some((id, hash)) = row else {
             return Ok(None);
@@ -63,7 +91,7 @@ impl<'a> UserRepo<'a> {
         Ok(
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
                 .bind(id)
-                .fetch_optional(self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await?,
         )
     }
@@ -74,7 +102,7 @@ impl<'a> UserRepo<'a> {
         )
         .bind(id)
         .bind(hash)
-        .execute(self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -95,7 +123,7 @@ impl<'a> UserRepo<'a> {
         .bind(user.full_name.as_ref().map(|name| name.as_str()))
         .bind(password_hash)
         .bind(is_admin)
-        .fetch_one(self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await
         .map_err(conflict_or_other)
     }
@@ -107,7 +135,7 @@ impl<'a> UserRepo<'a> {
             " FROM users WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?)
     }
 
@@ -121,10 +149,10 @@ impl<'a> UserRepo<'a> {
         ))
         .bind(i64::from(size))
         .bind(offset)
-        .fetch_all(self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let total = sqlx::query_scalar("SELECT count(*) FROM users")
-            .fetch_one(self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok((users, total))
     }
@@ -146,7 +174,7 @@ impl<'a> UserRepo<'a> {
         .bind(full_name.is_some())
         .bind(full_name.flatten())
         .bind(changes.is_active)
-        .fetch_optional(self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await?)
     }
 
@@ -154,7 +182,7 @@ impl<'a> UserRepo<'a> {
     pub async fn delete(&self, id: Uuid) -> Result<bool, ApiError> {
         let result = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(result.rows_affected() == 1)
     }

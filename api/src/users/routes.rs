@@ -51,7 +51,7 @@ async fn create_user(
     let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
     let state = AppState::from_depot(depot)?;
     let hash = password::hash(new_user.password.clone()).await?;
-    let user = UserRepo::new(&state.pool).create(&new_user, &hash).await?;
+    let user = UserRepo::for_state(state).create(&new_user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
     res.status_code(StatusCode::CREATED);
     Ok(Json(user))
@@ -119,7 +119,7 @@ async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPag
         req.queries().get("page").map(String::as_str),
         req.queries().get("size").map(String::as_str),
     )?;
-    let (users, total) = UserRepo::new(&state.pool).list(page, size).await?;
+    let (users, total) = UserRepo::for_state(state).list(page, size).await?;
     Ok(Json(UserPage {
         users,
         total,
@@ -143,7 +143,7 @@ async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
     authenticate(req, state).await?;
-    let user = UserRepo::new(&state.pool).find(id).await?;
+    let user = UserRepo::for_state(state).find(id).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
@@ -157,7 +157,7 @@ async fn update(
     let caller = authenticate(req, state).await?;
     require_self_or_admin(&caller, id)?;
     let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
-    let user = UserRepo::new(&state.pool).update(id, &changes).await?;
+    let user = UserRepo::for_state(state).update(id, &changes).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
@@ -198,7 +198,7 @@ async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode,
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;
     require_self_or_admin(&caller, id)?;
-    if UserRepo::new(&state.pool).delete(id).await? {
+    if UserRepo::for_state(state).delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("user"))
@@ -223,7 +223,7 @@ async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;
     let changes = UserChanges::parse_profile(JsonObject::read(req, &["full_name"]).await?)?;
-    let user = UserRepo::new(&state.pool)
+    let user = UserRepo::for_state(state)
         .update(caller.id, &changes)
         .await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
@@ -241,7 +241,7 @@ async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusC
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;
     let change = PasswordChange::parse(JsonObject::read(req, PasswordChange::FIELDS).await?)?;
-    let repo = UserRepo::new(&state.pool);
+    let repo = UserRepo::for_state(state);
     let stored = repo
         .password_hash(caller.id)
         .await?

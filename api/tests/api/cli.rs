@@ -213,6 +213,14 @@ async fn wait_db_gives_up_after_its_timeout_and_says_why() {
 
 /// Starts `api serve` on a free port and returns it once it logs that it listens.
 async fn serve(env: &[(&str, &str)]) -> (Child, String) {
+    let (child, address, _) = serve_logged(env).await;
+    (child, address)
+}
+
+/// Like [`serve`], also keeping every log line the server prints.
+async fn serve_logged(
+    env: &[(&str, &str)],
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let mut env = env.to_vec();
     env.extend([
         ("PORT", "0"),
@@ -234,8 +242,14 @@ async fn serve(env: &[(&str, &str)]) -> (Child, String) {
     .await
     .expect("api serve started listening within 20s");
     // Keep draining its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    (child, address, log)
 }
 
 #[tokio::test]
@@ -353,4 +367,73 @@ async fn create_admin_makes_one_administrator_and_refuses_a_taken_name(
         "{}",
         again.output
     );
+}
+
+#[sqlx::test]
+async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(migrated.success, "{}", migrated.output);
+    let (child, address, log) =
+        serve_logged(&[("DATABASE_URL", &url), ("LOG_LEVEL", "debug")]).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{address}");
+    let secret = "a-very-secret-passphrase-42";
+    let created = client
+        .post(format!("{base}/api/v1/users"))
+        .json(&serde_json::json!({"email": "log@example.com", "username": "logger", "password": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "logger", "password": secret}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let me = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let wrong = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "logger", "password": "wrong-but-also-private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    terminate(&child).await;
+    let mut child = child;
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+
+    let lines = log.lock().unwrap().clone();
+    let text = lines.join("\n");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("\"message\":\"request\""))
+            .count()
+            >= 4,
+        "{text}"
+    );
+    for private in [
+        secret,
+        "wrong-but-also-private",
+        token.as_str(),
+        "Bearer",
+        "authorization",
+    ] {
+        assert!(
+            !text.contains(private),
+            "{private:?} appears in the log:\n{text}"
+        );
+    }
 }

@@ -6,6 +6,20 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::helpers::{TestApp, closed_port, expect_error, expect_json};
 
+/// A loopback port that accepts TCP connections and never says a word, like a
+/// black-holed database address.
+async fn silent_database_port() -> u16 {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
 /// A pool aimed at `port` on loopback, connecting lazily like the real one.
 fn pool_for_port(port: u16) -> PgPool {
     PgPoolOptions::new()
@@ -106,15 +120,7 @@ async fn an_unreachable_database_fails_readiness_but_not_liveness() {
 
 #[tokio::test]
 async fn readiness_never_hangs_on_a_database_that_does_not_answer() {
-    // Accepts TCP connections and never says a word, like a black-holed address.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = silent.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let port = silent_database_port().await;
     let app = TestApp::spawn_with(pool_for_port(port), &[("READINESS_TIMEOUT", "300ms")]).await;
     let started = Instant::now();
     let error = expect_database_unavailable(&app, "/readyz").await;
@@ -156,5 +162,32 @@ async fn request_ids_are_echoed_generated_or_replaced(pool: PgPool) {
     assert!(
         uuid::Uuid::parse_str(id).is_ok(),
         "an over-long id is replaced, got {id}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_past_the_request_timeout_gets_a_503_in_the_error_shape() {
+    // A database that never answers keeps readiness busy past the request timeout.
+    let port = silent_database_port().await;
+    let app = TestApp::spawn_with(
+        pool_for_port(port),
+        &[("READINESS_TIMEOUT", "5s"), ("REQUEST_TIMEOUT", "300ms")],
+    )
+    .await;
+    let started = Instant::now();
+    let error = expect_error(
+        app.get("/readyz").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "request_timeout",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("300ms"),
+        "{error}"
     );
 }
