@@ -149,6 +149,7 @@ impl ApiError {
 /// The serialized error envelope, also used by the catcher for errors Salvo raises itself
 /// (unknown route, wrong method, panics).
 #[derive(Debug, Serialize, salvo::oapi::ToSchema)]
+#[salvo(schema(example = json!({"error": {"code": "validation_failed", "message": "1 invalid field; see fields", "fields": [{"field": "email", "message": "\"nope\" is not a valid email address"}], "request_id": "3f1c2a9e-7b7d-4c56-9d2b-0f6b1b7f6c11"}})))]
 pub struct ErrorBody {
     error: ErrorDetail,
 }
