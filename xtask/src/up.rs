@@ -130,6 +130,7 @@ fn print_urls(address: SocketAddr, database: &Database) {
     eprintln!(
         "\n  The platform is up.\n\n  \
          api          {base}/\n  \
+         docs         {base}/docs/\n  \
          users        {base}/api/v1/users\n  \
          liveness     {base}/healthz\n  \
          readiness    {base}/readyz\n  \
