@@ -12,18 +12,28 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs a script with a stand-in `cargo` first on PATH.
+/// A folder with a stand-in `cargo` that prints its arguments, written once: writing an
+/// executable while another test thread forks can make running it fail with "text file
+/// busy", so it is never written again once tests run it.
+fn stand_in_bin() -> &'static PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scripts-{}", std::process::id()));
+        std::fs::create_dir_all(&bin).unwrap();
+        let cargo = bin.join("cargo");
+        std::fs::write(&cargo, "#!/usr/bin/env bash\necho \"cargo $*\"\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    })
+}
+
+/// Runs a script with the stand-in `cargo` first on PATH.
 fn run(script: &str, args: &[&str]) -> Output {
-    let bin =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scripts-{}", std::process::id()));
-    std::fs::create_dir_all(&bin).unwrap();
-    let cargo = bin.join("cargo");
-    std::fs::write(&cargo, "#!/usr/bin/env bash\necho \"cargo $*\"\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!(
         "{}:{}",
-        bin.display(),
+        stand_in_bin().display(),
         std::env::var("PATH").unwrap_or_default()
     );
     Command::new("bash")

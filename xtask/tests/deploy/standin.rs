@@ -69,6 +69,22 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// The stand-in program, written once per test process: writing an executable while
+/// another test thread forks can make running it fail with "text file busy", so every
+/// test links to this one file instead of writing its own.
+fn standin_program() -> &'static PathBuf {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("standin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("standin");
+        std::fs::write(&path, STANDIN).unwrap();
+        make_executable(&path);
+        path
+    })
+}
+
 /// The real tools, installed once (the scratch repositories link to them).
 fn real_tools() -> &'static PathBuf {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
@@ -116,9 +132,7 @@ impl Cluster {
         let bin = root.join("standin");
         std::fs::create_dir_all(&bin).unwrap();
         for tool in ["helm", "kubectl", "docker", "podman", "kind"] {
-            let path = bin.join(tool);
-            std::fs::write(&path, STANDIN).unwrap();
-            make_executable(&path);
+            std::os::unix::fs::symlink(standin_program(), bin.join(tool)).unwrap();
             std::fs::write(bin.join(format!("{tool}.rules")), "").unwrap();
         }
         std::fs::write(bin.join("proxy.py"), PROXY).unwrap();
