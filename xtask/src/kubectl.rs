@@ -128,6 +128,17 @@ impl Kubectl {
     }
 }
 
+/// The label selector of a release's objects, or of one component of it (`api`,
+/// `migrate`), as the chart labels them.
+pub fn release_selector(release: &str, component: Option<&str>) -> String {
+    match component {
+        Some(component) => {
+            format!("app.kubernetes.io/instance={release},app.kubernetes.io/component={component}")
+        }
+        None => format!("app.kubernetes.io/instance={release}"),
+    }
+}
+
 /// A running port-forward, stopped when dropped.
 pub struct PortForward {
     child: Child,

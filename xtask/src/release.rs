@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::deploy::{self, Failure, preflight};
 use crate::helm::{Helm, Target, previous_good_revision};
-use crate::kubectl::{Kubectl, Scope};
+use crate::kubectl::{Kubectl, Scope, release_selector};
 use crate::overlay::{self, Overlay};
 use crate::tools::Tools;
 
@@ -67,10 +67,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
         &[
             "deployments",
             "-l",
-            &format!(
-                "app.kubernetes.io/instance={},app.kubernetes.io/component=api",
-                settings.release
-            ),
+            &release_selector(&settings.release, Some("api")),
         ],
     )?;
     let (images, ready, desired) = deployment_summary(&deployments);
@@ -136,12 +133,10 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
     let (overlay, tools) = load(&args.env)?;
     let settings = &overlay.settings;
     let current_context = Kubectl::new(tools.kubectl.clone()).current_context()?;
-    if current_context != settings.kube_context {
-        return Err(Failure::Preflight(vec![format!(
-            "the current kube context is '{current_context}' but overlays/{}/deploy.yaml names '{}'; switch with `kubectl config use-context {}`",
-            overlay.env, settings.kube_context, settings.kube_context
-        )])
-        .into());
+    if let Some(refusal) =
+        preflight::context_refusal(&overlay.env, &current_context, &settings.kube_context)
+    {
+        return Err(Failure::Preflight(vec![refusal]).into());
     }
     let helm = Helm::new(tools.helm.clone());
     let target = Target {

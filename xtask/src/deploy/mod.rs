@@ -26,7 +26,7 @@ use self::preflight::{Confirmation, Facts, Request, Verdict};
 use self::record::{DeployRecord, StepRecord};
 use self::report::Reporter;
 use crate::helm::{Helm, HelmMajor, Release, Target, previous_good_revision};
-use crate::kubectl::{Kubectl, Scope};
+use crate::kubectl::{Kubectl, Scope, release_selector};
 use crate::overlay::{self, FailedInstall, Overlay};
 use crate::tools::Tools;
 use crate::{project, render};
@@ -193,11 +193,10 @@ fn build_first(
     let current = Kubectl::new(tools.kubectl.clone())
         .current_context()
         .map_err(|e| Failure::Preflight(vec![format!("{e:#}")]))?;
-    if current != overlay.settings.kube_context {
-        return Err(Failure::Preflight(vec![format!(
-            "the current kube context is '{current}' but overlays/{}/deploy.yaml deploys to '{}'; switch with `kubectl config use-context {}`",
-            overlay.env, overlay.settings.kube_context, overlay.settings.kube_context
-        )]));
+    if let Some(refusal) =
+        preflight::context_refusal(&overlay.env, &current, &overlay.settings.kube_context)
+    {
+        return Err(Failure::Preflight(vec![refusal]));
     }
     crate::build::build(&crate::build::Args {
         push: true,
@@ -414,9 +413,9 @@ impl Deploy<'_> {
                 .map_err(|e| format!("--timeout {timeout_text:?}: {e}"))?,
         );
         let scope = self.scope(target);
-        let instance = format!("app.kubernetes.io/instance={}", target.release);
-        let api = format!("{instance},app.kubernetes.io/component=api");
-        let migrate = format!("{instance},app.kubernetes.io/component=migrate");
+        let instance = release_selector(target.release, None);
+        let api = release_selector(target.release, Some("api"));
+        let migrate = release_selector(target.release, Some("migrate"));
         let started = Instant::now();
         loop {
             if self.interrupted.load(Ordering::SeqCst) {
@@ -503,15 +502,17 @@ impl Deploy<'_> {
     /// migration Job's log when it failed. Best effort: a read error is said, not fatal.
     fn diagnose(&mut self, target: &Target) {
         let scope = self.scope(target);
-        let instance = format!("app.kubernetes.io/instance={}", target.release);
-        let pods = self.kubectl.get_json(&scope, &["pods", "-l", &instance]);
+        let pods = self.kubectl.get_json(
+            &scope,
+            &["pods", "-l", &release_selector(target.release, None)],
+        );
         let events = self.kubectl.get_json(&scope, &["events"]);
         let jobs = self.kubectl.get_json(
             &scope,
             &[
                 "jobs",
                 "-l",
-                &format!("{instance},app.kubernetes.io/component=migrate"),
+                &release_selector(target.release, Some("migrate")),
             ],
         );
         let (pods, events) = match (pods, events) {

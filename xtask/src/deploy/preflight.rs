@@ -52,12 +52,11 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
     let mut refusals = Vec::new();
     let mut warnings = Vec::new();
 
-    if facts.current_context != settings.kube_context {
-        refusals.push(format!(
-            "the current kube context is '{}' but overlays/{}/deploy.yaml deploys to '{}'; switch with `kubectl config use-context {}`",
-            facts.current_context, request.env, settings.kube_context, settings.kube_context
-        ));
-    }
+    refusals.extend(context_refusal(
+        request.env,
+        &facts.current_context,
+        &settings.kube_context,
+    ));
 
     match &facts.history {
         Ok(history) => {
@@ -125,6 +124,16 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
     } else {
         Verdict::Refuse(refusals)
     }
+}
+
+/// Why `current` is the wrong kube context for `env`, naming both; `None` when it is right.
+/// Every command that changes a cluster (deploy, deploy --build, rollback) asks this.
+pub fn context_refusal(env: &str, current: &str, expected: &str) -> Option<String> {
+    (current != expected).then(|| {
+        format!(
+            "the current kube context is '{current}' but overlays/{env}/deploy.yaml deploys to '{expected}'; switch with `kubectl config use-context {expected}`"
+        )
+    })
 }
 
 /// How a protected deploy gets its go-ahead.
