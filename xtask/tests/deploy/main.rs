@@ -1,178 +1,106 @@
-//! `cargo xtask deploy` against stand-in helm and kubectl (no cluster exists here): call
-//! order and flags, refusals that change nothing, diagnoses, rollbacks, exit codes and the
-//! deploy record. The smoke step runs for real against the api through the stand-in
-//! port-forward; `--dry-run` runs the real helm on the real chart.
+//! `cargo xtask deploy`, `rollback` and `status` against a Kubernetes API test server,
+//! through the real helm and kubectl (no cluster exists here; the server plays the
+//! cluster's controllers as each test scripts them). The tests assert on what xtask
+//! printed and recorded, on the commands it ran, and on what the server holds
+//! afterwards: objects, Helm's stored revisions, and the requests it received. The
+//! smoke step runs for real against the api through a port-forward stand-in.
 #![allow(clippy::unwrap_used)]
 
 mod image;
 mod real_api;
-mod standin;
+mod testbed;
 
+use std::time::Duration;
+
+use kube_test_server::{Pods, Scenario, TestServer};
 use real_api::RealApi;
-use serde_json::{Value, json};
-use standin::Cluster;
+use serde_json::Value;
+use testbed::TestBed;
 
 const TAG: &str = "abc123def456";
-const NOT_FOUND: &str = "Error: release: not found";
-
-fn history(entries: &[(u32, &str)]) -> String {
-    let items: Vec<Value> = entries
-        .iter()
-        .map(|(revision, status)| json!({"revision": revision, "status": status, "chart": "api-platform-0.1.0", "app_version": "0.1.0", "description": ""}))
-        .collect();
-    serde_json::to_string(&items).unwrap()
-}
-
-fn deployments(desired: u64, updated: u64, ready: u64, total: u64) -> String {
-    json!({"items": [{"metadata": {"name": "api", "generation": 2}, "spec": {"replicas": desired},
-        "status": {"observedGeneration": 2, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready, "replicas": total}}]})
-    .to_string()
-}
-
-fn job(revision: u32, state: &str) -> String {
-    let status = match state {
-        "running" => json!({"active": 1}),
-        "succeeded" => {
-            json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
-        }
-        _ => {
-            json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})
-        }
-    };
-    json!({"items": [{"metadata": {"name": format!("api-migrate-{revision}")}, "status": status}]})
-        .to_string()
-}
-
-fn ready_pods() -> String {
-    json!({"items": [{"metadata": {"name": "api-new-1"}, "status": {"phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "containerStatuses": [{"name": "api", "ready": true, "restartCount": 0, "state": {"running": {}}}]}}]})
-    .to_string()
-}
-
-fn events(object: &str, entries: &[(&str, &str)]) -> String {
-    let items: Vec<Value> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (reason, message))| {
-            json!({"type": "Warning", "reason": reason, "message": message, "count": 3,
-            "lastTimestamp": format!("2026-11-22T10:00:0{i}Z"), "involvedObject": {"name": object}})
-        })
-        .collect();
-    json!({ "items": items }).to_string()
-}
-
-/// A cluster where every tool answers "all is well" unless a test adds earlier rules.
-fn cluster(name: &str, context: &str) -> Cluster {
-    let mut cluster = Cluster::new(name);
-    cluster
-        .rule("helm", "version*", &[("v4.1.4", 0)])
-        .rule(
-            "helm",
-            "upgrade --install api *",
-            &[("Release \"api\" has been upgraded. Happy Helming!\n", 0)],
-        )
-        .rule(
-            "helm",
-            "rollback api *",
-            &[("Rollback was a success! Happy Helming!\n", 0)],
-        )
-        .rule(
-            "helm",
-            "uninstall api *",
-            &[("release \"api\" uninstalled\n", 0)],
-        )
-        .rule(
-            "kubectl",
-            "version*",
-            &[("Client Version: v1.35.2\nKustomize Version: v5.7.1\n", 0)],
-        )
-        .rule(
-            "kubectl",
-            "config current-context",
-            &[(&format!("{context}\n"), 0)],
-        )
-        .rule("docker", "build *", &[("STEP 1/1: built\n", 0)])
-        .rule(
-            "docker",
-            "push *",
-            &[("Writing manifest to image destination\n", 0)],
-        )
-        .rule(
-            "docker",
-            "image inspect --format*",
-            &[(&format!("localhost:5001/api@{DIGEST}\n"), 0)],
-        )
-        .rule("docker", "image inspect *", &[("[{}]", 0)]);
-    cluster
-}
-
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// Rules for a release at revision 1 that this deploy takes to revision 2.
-fn upgrade_history(cluster: &mut Cluster) {
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[
-            (&history(&[(1, "deployed")]), 0),
-            (&history(&[(1, "superseded"), (2, "deployed")]), 0),
-        ],
-    );
-}
-
-fn healthy_rollout(cluster: &mut Cluster, revision: u32) {
-    cluster
-        .rule(
-            "kubectl",
-            "*get deployments*",
-            &[(&deployments(1, 0, 0, 1), 0), (&deployments(1, 1, 1, 1), 0)],
-        )
-        .rule(
-            "kubectl",
-            "*get jobs*",
-            &[
-                (&job(revision, "running"), 0),
-                (&job(revision, "succeeded"), 0),
-            ],
-        )
-        .rule("kubectl", "*get pods*", &[(&ready_pods(), 0)])
-        .rule("kubectl", "*get events*", &[("{\"items\": []}", 0)]);
-}
-
-/// A first install that goes well: no release yet, a healthy rollout, smoke tests through
-/// the port-forward against `api`.
-fn healthy_first_install(name: &str, api: &RealApi) -> Cluster {
-    let mut cluster = cluster(name, "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
-    );
-    healthy_rollout(&mut cluster, 1);
-    cluster.forward_to(&api.address);
-    cluster.commit();
-    cluster
-}
-
-fn deploy(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, String, String) {
+fn deploy_tag(bed: &TestBed, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut args = vec![
         "deploy",
         "test",
         "--tag",
-        TAG,
+        tag,
         "--engine",
         "docker",
         "--poll-interval",
         "50ms",
     ];
     args.extend_from_slice(extra);
-    let output = cluster.xtask(&args);
+    let output = bed.xtask(&args);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+fn deploy(bed: &TestBed, extra: &[&str]) -> (Option<i32>, String, String) {
+    deploy_tag(bed, TAG, extra)
+}
+
+/// A test bed with a committed tree and an image that exists.
+fn bed(name: &str, scenario: Scenario) -> TestBed {
+    let mut bed = TestBed::new(name, scenario);
+    bed.image_exists();
+    bed.commit();
+    bed
+}
+
+/// Installs `tag` into `api-<env>` as Helm would for a deploy (values rendered by
+/// xtask, `helm upgrade --install`), and waits until its rollout is done: a healthy
+/// release to deploy over.
+fn seed_release(bed: &TestBed, env: &str, tag: &str) {
+    let render = bed.xtask(&["render", env, "--tag", tag]);
+    assert!(
+        render.status.success(),
+        "{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    let values = bed.root.join("target/deploy").join(env).join("values.yaml");
+    let chart = bed.root.join("charts/api-platform");
+    let namespace = format!("api-{env}");
+    let install = bed.tool(
+        "helm",
+        &[
+            "upgrade",
+            "--install",
+            "api",
+            chart.to_str().unwrap(),
+            "--namespace",
+            &namespace,
+            "--kube-context",
+            "kind-test",
+            "--values",
+            values.to_str().unwrap(),
+            "--create-namespace",
+        ],
+    );
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    bed.wait_for("the seeded rollout", |server| {
+        rollout_done(server, &namespace)
+    });
+}
+
+fn rollout_done(server: &TestServer, namespace: &str) -> bool {
+    server
+        .get("apps/v1", "Deployment", namespace, "api")
+        .is_some_and(|d| {
+            let status = &d["status"];
+            status["observedGeneration"] == d["metadata"]["generation"]
+                && status["updatedReplicas"] == d["spec"]["replicas"]
+                && status["availableReplicas"] == d["spec"]["replicas"]
+                && status["replicas"] == d["spec"]["replicas"]
+        })
 }
 
 fn position(calls: &[String], needle: &str) -> usize {
@@ -182,32 +110,38 @@ fn position(calls: &[String], needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no call containing {needle:?} in:\n{}", calls.join("\n")))
 }
 
-const MUTATING: [&str; 4] = [
-    "helm upgrade",
-    "helm rollback",
-    "helm uninstall",
-    "port-forward",
-];
+/// How many writes (anything but GET) the server has served.
+fn writes(server: &TestServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count()
+}
 
-fn assert_nothing_changed(calls: &[String]) {
-    for call in calls {
-        assert!(
-            !MUTATING
-                .iter()
-                .any(|m| call.starts_with(m) || call.contains(m)),
-            "a refusal made a changing call: {call}"
-        );
+fn assert_contains_all(text: &str, expected: &[&str]) {
+    for e in expected {
+        assert!(text.contains(e), "missing {e:?} in:\n{text}");
     }
+}
+
+fn revisions(bed: &TestBed) -> Vec<(u64, String)> {
+    bed.revisions("test")
+        .into_iter()
+        .map(|(r, s, _)| (r, s))
+        .collect()
 }
 
 #[test]
 fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
     let api = RealApi::start(true);
-    let cluster = healthy_first_install("healthy", &api);
+    let mut bed = TestBed::new("healthy", Scenario::new());
+    bed.image_exists().forward_to(&api.address);
+    bed.commit();
 
-    let (code, stdout, stderr) = deploy(&cluster, &["--output", "json"]);
+    let (code, stdout, stderr) = deploy(&bed, &["--output", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
-    let calls = cluster.calls();
+    let calls = bed.calls();
     let order = [
         "helm version",
         "kubectl config current-context",
@@ -223,12 +157,10 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
         "calls out of order:\n{}",
         calls.join("\n")
     );
-
     let upgrade = &calls[position(&calls, "helm upgrade")];
     for flag in [
         "--namespace api-test",
         "--kube-context kind-test",
-        "--create-namespace",
         "--timeout 1m",
         "--values ",
     ] {
@@ -240,30 +172,51 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
             "xtask watches and rolls back itself, not helm: {upgrade}"
         );
     }
-    for call in &calls {
-        if call.starts_with("kubectl")
-            && !call.contains("version")
-            && !call.contains("current-context")
-        {
-            assert!(
-                call.contains("--context kind-test --namespace api-test"),
-                "{call}"
-            );
-        }
+    for call in calls.iter().filter(|c| {
+        c.starts_with("kubectl")
+            && !c.contains("current-context")
+            && !c.contains("version --client")
+    }) {
+        assert!(
+            call.contains("--context kind-test --namespace api-test"),
+            "{call}"
+        );
     }
     assert!(
         !calls
             .iter()
             .any(|c| c.starts_with("helm rollback") || c.starts_with("helm uninstall"))
     );
-
-    assert!(stderr.contains("1/1 ready"), "{stderr}");
-    assert!(
-        stderr.contains("user round trip") && stderr.contains("4 passed, 0 failed"),
-        "{stderr}"
+    assert_contains_all(
+        &stderr,
+        &["1/1 ready", "user round trip", "4 passed, 0 failed"],
     );
+
+    // What the server holds: Helm's revision, the applied objects, a finished migration.
+    assert_eq!(revisions(&bed), [(1, "deployed".to_owned())]);
+    assert_eq!(
+        bed.deployed_image("test"),
+        format!("localhost:5001/api:{TAG}")
+    );
+    let job = bed
+        .server
+        .get("batch/v1", "Job", "api-test", "api-migrate-1")
+        .unwrap();
+    assert_eq!(job["status"]["succeeded"], 1);
+    // helm's own writes and kubectl's reads, as the request log shows them.
+    let log = bed.server.request_log();
+    assert_contains_all(
+        &log,
+        &[
+            "POST /api/v1/namespaces/api-test/secrets 201 [application/vnd.kubernetes.protobuf] (Helm/4.1.4)",
+            "PATCH /apis/apps/v1/namespaces/api-test/deployments/api?fieldManager=helm&fieldValidation=Strict&force=false 200 [application/apply-patch+yaml] (Helm/4.1.4)",
+            "PATCH /apis/batch/v1/namespaces/api-test/jobs/api-migrate-1?fieldManager=helm",
+            "GET /apis/apps/v1/namespaces/api-test/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dapi%2Capp.kubernetes.io%2Fcomponent%3Dapi&limit=500 200 (kubectl/v1.35.2",
+        ],
+    );
+
     let printed: Value = serde_json::from_str(&stdout).unwrap();
-    let record = cluster.last_record("test");
+    let record = bed.last_record("test");
     assert_eq!(printed, record);
     assert_eq!(record["outcome"], "succeeded");
     assert_eq!(record["revision"], 1);
@@ -288,62 +241,58 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
 
 #[test]
 fn the_wrong_kube_context_is_refused_before_anything_changes() {
-    let mut cluster = cluster("context", "prod-cluster");
-    cluster.rule("helm", "history api *", &[(NOT_FOUND, 1)]);
-    cluster.commit();
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let mut bed =
+        TestBed::with_contexts("context", Scenario::new(), &["prod-cluster", "kind-test"]);
+    bed.image_exists();
+    bed.commit();
+    let (code, _, stderr) = deploy(&bed, &[]);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(
         stderr.contains("'prod-cluster'") && stderr.contains("'kind-test'"),
         "{stderr}"
     );
-    let calls = cluster.calls();
-    assert_nothing_changed(&calls);
+    let calls = bed.calls();
     assert!(
         !calls.iter().any(|c| c.starts_with("helm history")),
         "the wrong cluster is not even asked"
     );
-    assert_eq!(cluster.last_record("test")["outcome"], "preflight_refused");
+    assert_eq!(writes(&bed.server), 0, "{}", bed.server.request_log());
+    assert_eq!(bed.last_record("test")["outcome"], "preflight_refused");
+}
+
+/// A release whose last revision Helm left `pending-upgrade` (a helm killed mid-upgrade).
+fn leave_pending(bed: &TestBed) -> u64 {
+    let last = bed.server.helm_releases("api-test", "api").pop().unwrap();
+    let mut pending = last.clone();
+    let revision = last["version"].as_u64().unwrap() + 1;
+    pending["version"] = revision.into();
+    pending["info"]["status"] = "pending-upgrade".into();
+    pending["info"]["description"] = "Preparing upgrade".into();
+    bed.server.store_helm_release(&pending).unwrap();
+    revision
 }
 
 #[test]
 fn a_release_stuck_in_pending_is_refused_with_the_fix() {
-    let mut cluster = cluster("pending", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(&history(&[(1, "deployed"), (2, "pending-upgrade")]), 0)],
-    );
-    cluster.commit();
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let bed = bed("pending", Scenario::new());
+    seed_release(&bed, "test", "good");
+    leave_pending(&bed);
+    let before = writes(&bed.server);
+    let (code, _, stderr) = deploy(&bed, &[]);
     assert_eq!(code, Some(3), "{stderr}");
-    assert!(
-        stderr.contains("pending-upgrade")
-            && stderr.contains("cargo xtask rollback test")
-            && stderr.contains("revision 1"),
-        "{stderr}"
+    assert_contains_all(
+        &stderr,
+        &["pending-upgrade", "cargo xtask rollback test", "revision 1"],
     );
-    assert_nothing_changed(&cluster.calls());
+    assert_eq!(writes(&bed.server), before, "a refusal writes nothing");
 }
 
 #[test]
 fn protected_environments_need_a_tag_a_clean_tree_and_a_confirmation() {
     let api = RealApi::start(true);
-    let mut cluster = cluster("protected", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[
-            (NOT_FOUND, 1),
-            (NOT_FOUND, 1),
-            (NOT_FOUND, 1),
-            (NOT_FOUND, 1),
-            (&history(&[(1, "deployed")]), 0),
-        ],
-    );
-    healthy_rollout(&mut cluster, 1);
-    cluster.forward_to(&api.address);
-    cluster.commit();
+    let mut bed = TestBed::new("protected", Scenario::new());
+    bed.image_exists().forward_to(&api.address);
+    bed.commit();
     let run = |args: &[&str]| {
         let mut all = vec![
             "deploy",
@@ -354,7 +303,7 @@ fn protected_environments_need_a_tag_a_clean_tree_and_a_confirmation() {
             "50ms",
         ];
         all.extend_from_slice(args);
-        let output = cluster.xtask(&all);
+        let output = bed.xtask(&all);
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -377,220 +326,155 @@ fn protected_environments_need_a_tag_a_clean_tree_and_a_confirmation() {
         "{stderr}"
     );
     std::fs::write(
-        cluster.root.join("overlays/guarded/values.yaml.j2"),
+        bed.root.join("overlays/guarded/values.yaml.j2"),
         "# edited\n",
     )
     .unwrap();
     let (code, stderr) = run(&["--yes", "--tag", TAG]);
     assert_eq!(code, Some(3));
     assert!(stderr.contains("uncommitted changes"), "{stderr}");
-    assert_nothing_changed(&cluster.calls());
+    assert_eq!(writes(&bed.server), 0, "refusals write nothing");
 
     std::process::Command::new("git")
         .args(["checkout", "-q", "--", "."])
-        .current_dir(&cluster.root)
+        .current_dir(&bed.root)
         .status()
         .unwrap();
     let (code, stderr) = run(&["--yes", "--tag", TAG]);
     assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(bed.revisions("guarded").len(), 1);
 }
 
 #[test]
 fn a_crash_looping_pod_is_diagnosed_before_the_rollback() {
-    let mut cluster = cluster("crashloop", "kind-test");
-    upgrade_history(&mut cluster);
-    let pods = json!({"items": [{"metadata": {"name": "api-new-1"}, "status": {"phase": "Running",
-        "conditions": [{"type": "Ready", "status": "False"}],
-        "containerStatuses": [{"name": "api", "ready": false, "restartCount": 4,
-            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container=api"}},
-            "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}]});
-    cluster
-        .rule("kubectl", "*get deployments*", &[(&deployments(1, 1, 0, 2), 0)])
-        .rule("kubectl", "*get jobs*", &[(&job(2, "succeeded"), 0)])
-        .rule("kubectl", "*get pods*", &[(&pods.to_string(), 0)])
-        .rule("kubectl", "*get events*", &[(&events("api-new-1", &[("BackOff", "Back-off restarting failed container api")]), 0)])
-        .rule("kubectl", "*logs api-new-1 --container api --tail 20 --previous", &[("{\"level\":\"INFO\",\"message\":\"listening\"}\nmemory allocation of 1073741824 bytes failed\n", 0)]);
-    cluster.commit();
+    let scenario = Scenario::new().pods(
+        Pods::of("Deployment")
+            .with_image(":crashing")
+            .crash_loop("OOMKilled", 137)
+            .log("api", "{\"level\":\"INFO\",\"message\":\"listening\"}\nmemory allocation of 1073741824 bytes failed\n"),
+    );
+    let bed = bed("crashloop", scenario);
+    seed_release(&bed, "test", "good");
 
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let (code, _, stderr) = deploy_tag(&bed, "crashing", &[]);
     assert_eq!(code, Some(4), "{stderr}");
-    for expected in [
-        "diagnosis: CrashLoopBackOff (last exit: OOMKilled) in pod api-new-1 (api)",
-        "pod api-new-1 (Running)",
-        "container api: CrashLoopBackOff (last exit: OOMKilled): back-off 40s",
-        "event BackOff: Back-off restarting failed container api (x3)",
-        "| memory allocation of 1073741824 bytes failed",
-        "rolled back to revision 1",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
-    let calls = cluster.calls();
+    assert_contains_all(
+        &stderr,
+        &[
+            "diagnosis: CrashLoopBackOff (last exit: OOMKilled) in pod api-",
+            "container api: CrashLoopBackOff (last exit: OOMKilled): back-off",
+            "event BackOff: Back-off restarting failed container api in pod api-",
+            "| memory allocation of 1073741824 bytes failed",
+            "rolled back to revision 1",
+        ],
+    );
+    let calls = bed.calls();
     assert!(
-        position(&calls, "logs api-new-1") < position(&calls, "helm rollback"),
+        position(&calls, "--previous") < position(&calls, "helm rollback"),
         "evidence first, then rollback"
     );
-    let rollback = &calls[position(&calls, "helm rollback")];
     assert_eq!(
-        rollback,
+        calls[position(&calls, "helm rollback")],
         "helm rollback api 1 --namespace api-test --kube-context kind-test --wait=watcher --timeout 20s"
     );
-    let record = cluster.last_record("test");
+    let record = bed.last_record("test");
     assert_eq!(record["outcome"], "deploy_failed");
     assert_eq!(record["recovery"], "rolled back to revision 1");
     assert_eq!(record["revision"], 2);
+    // Helm rolled the Deployment back to the good image, as revision 3.
+    let history = bed.revisions("test");
+    assert_eq!(history.last().unwrap().2, "Rollback to 1", "{history:?}");
+    assert_eq!(bed.deployed_image("test"), "localhost:5001/api:good");
 }
 
 #[test]
 fn a_rollout_stuck_on_readiness_times_out_with_the_probe_failures() {
-    let mut cluster = cluster("stuck", "kind-test");
-    upgrade_history(&mut cluster);
-    let pods = json!({"items": [{"metadata": {"name": "api-new-1"}, "status": {"phase": "Running",
-        "conditions": [{"type": "Ready", "status": "False"}],
-        "containerStatuses": [{"name": "api", "ready": false, "restartCount": 0, "state": {"running": {}}}]}}]});
-    cluster
-        .rule(
-            "kubectl",
-            "*get deployments*",
-            &[(&deployments(1, 1, 0, 2), 0)],
-        )
-        .rule("kubectl", "*get jobs*", &[(&job(2, "succeeded"), 0)])
-        .rule("kubectl", "*get pods*", &[(&pods.to_string(), 0)])
-        .rule(
-            "kubectl",
-            "*get events*",
-            &[(
-                &events(
-                    "api-new-1",
-                    &[(
-                        "Unhealthy",
-                        "Readiness probe failed: HTTP probe failed with statuscode: 503",
-                    )],
-                ),
-                0,
-            )],
-        )
-        .rule(
-            "kubectl",
-            "*logs api-new-1*",
-            &[(
-                "{\"level\":\"WARN\",\"message\":\"request\",\"status\":503}\n",
-                0,
-            )],
-        );
-    cluster.commit();
+    let scenario = Scenario::new().pods(Pods::of("Deployment").with_image(":stuck").never_ready());
+    let bed = bed("stuck", scenario);
+    seed_release(&bed, "test", "good");
 
-    let (code, _, stderr) = deploy(&cluster, &["--timeout", "1s"]);
+    let (code, _, stderr) = deploy_tag(&bed, "stuck", &["--timeout", "1s"]);
     assert_eq!(code, Some(4), "{stderr}");
-    for expected in [
-        "the rollout did not complete within 1s",
-        "0/1 ready, 1/1 updated",
-        "container api: not ready: running but failing its readiness probe",
-        "event Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503",
-        "rolled back to revision 1",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    assert_contains_all(
+        &stderr,
+        &[
+            "the rollout did not complete within 1s",
+            "container api: not ready: running but failing its readiness probe",
+            "event Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503",
+            "rolled back to revision 1",
+        ],
+    );
+    assert_eq!(bed.deployed_image("test"), "localhost:5001/api:good");
 }
 
 #[test]
 fn a_failed_migration_prints_its_log_and_rolls_back() {
-    let mut cluster = cluster("migration", "kind-test");
-    upgrade_history(&mut cluster);
-    cluster
-        .rule("kubectl", "*get deployments*", &[(&deployments(1, 1, 0, 2), 0)])
-        .rule("kubectl", "*get jobs*", &[(&job(2, "failed"), 0)])
-        .rule("kubectl", "*get pods*", &[(&ready_pods(), 0)])
-        .rule("kubectl", "*get events*", &[("{\"items\": []}", 0)])
-        .rule("kubectl", "*logs job/api-migrate-2 --container migrate --tail 30", &[("api: error: migrating db:5432/api: database error: column \"email\" contains null values\n", 0)]);
-    cluster.commit();
+    let scenario = Scenario::new()
+        .pods(Pods::of("Job").with_image(":badmigration").fail(1)
+            .log("migrate", "api: error: migrating db:5432/api: database error: column \"email\" contains null values\n"))
+        .pods(Pods::of("Deployment").with_image(":badmigration").stuck_in_init());
+    let bed = bed("migration", scenario);
+    seed_release(&bed, "test", "good");
 
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let (code, _, stderr) = deploy_tag(&bed, "badmigration", &[]);
     assert_eq!(code, Some(4), "{stderr}");
-    for expected in [
-        "the migration Job api-migrate-2 failed (BackoffLimitExceeded",
-        "| api: error: migrating db:5432/api: database error: column \"email\" contains null values",
-        "rolled back to revision 1",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    assert_contains_all(
+        &stderr,
+        &[
+            "the migration Job api-migrate-2 failed (BackoffLimitExceeded",
+            "| api: error: migrating db:5432/api: database error: column \"email\" contains null values",
+            "rolled back to revision 1",
+        ],
+    );
+    let job = bed
+        .server
+        .get("batch/v1", "Job", "api-test", "api-migrate-2");
+    assert!(
+        job.is_none() || job.unwrap()["status"]["failed"] == 3,
+        "backoffLimit 2: three pods failed"
+    );
 }
 
 #[test]
 fn a_failed_first_install_is_uninstalled_when_the_overlay_says_so() {
-    let mut cluster = cluster("first-install", "kind-test");
-    let pods = json!({"items": [{"metadata": {"name": "api-new-1"}, "status": {"phase": "Pending",
-        "containerStatuses": [{"name": "api", "ready": false, "restartCount": 0,
-            "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"localhost:5001/api:abc123def456\""}}}]}}]});
-    cluster
-        .rule(
-            "helm",
-            "history api *",
-            &[(NOT_FOUND, 1), (&history(&[(1, "deployed")]), 0)],
-        )
-        .rule(
-            "kubectl",
-            "*get deployments*",
-            &[(&deployments(1, 1, 0, 1), 0)],
-        )
-        .rule("kubectl", "*get jobs*", &[(&job(1, "succeeded"), 0)])
-        .rule("kubectl", "*get pods*", &[(&pods.to_string(), 0)])
-        .rule(
-            "kubectl",
-            "*get events*",
-            &[(
-                &events(
-                    "api-new-1",
-                    &[("Failed", "Failed to pull image: not found")],
-                ),
-                0,
-            )],
-        );
-    cluster.commit();
-
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let scenario = Scenario::new().pods(
+        Pods::of("Deployment")
+            .with_image(":missing")
+            .init_image_pull_backoff(),
+    );
+    let bed = bed("first-install", scenario);
+    let (code, _, stderr) = deploy_tag(&bed, "missing", &[]);
     assert_eq!(code, Some(4), "{stderr}");
-    assert!(
-        stderr.contains("ImagePullBackOff in pod api-new-1"),
-        "{stderr}"
+    assert_contains_all(
+        &stderr,
+        &[
+            "ImagePullBackOff in pod api-",
+            "event Failed: Failed to pull image \"localhost:5001/api:missing\"",
+            "uninstalled the failed first install",
+        ],
     );
+    let calls = bed.calls();
     assert!(
-        stderr.contains("event Failed: Failed to pull image: not found"),
-        "{stderr}"
+        calls[position(&calls, "helm uninstall")]
+            .starts_with("helm uninstall api --namespace api-test --kube-context kind-test")
     );
+    assert!(revisions(&bed).is_empty(), "no release left");
     assert!(
-        stderr.contains("uninstalled the failed first install"),
-        "{stderr}"
-    );
-    let calls = cluster.calls();
-    assert_eq!(
-        calls[position(&calls, "helm uninstall")],
-        "helm uninstall api --namespace api-test --kube-context kind-test"
-    );
-    assert!(
-        !calls.iter().any(|c| c.contains("logs api-new-1")),
-        "no log to read from an image that never ran"
+        bed.server
+            .get("apps/v1", "Deployment", "api-test", "api")
+            .is_none()
     );
 }
 
 #[test]
 fn a_smoke_failure_rolls_back_and_exits_5() {
     let unmigrated = RealApi::start(false);
-    let mut cluster = cluster("smoke", "kind-test");
-    upgrade_history(&mut cluster);
-    healthy_rollout(&mut cluster, 2);
-    cluster.forward_to(&unmigrated.address);
-    cluster.commit();
+    let mut bed = TestBed::new("smoke", Scenario::new());
+    bed.image_exists().forward_to(&unmigrated.address);
+    bed.commit();
+    seed_release(&bed, "test", "good");
 
-    let (code, _, stderr) = deploy(&cluster, &[]);
+    let (code, _, stderr) = deploy(&bed, &[]);
     assert_eq!(code, Some(5), "{stderr}");
     let db_check = stderr
         .lines()
@@ -601,17 +485,44 @@ fn a_smoke_failure_rolls_back_and_exits_5() {
         "{stderr}"
     );
     assert!(stderr.contains("rolled back to revision 1"), "{stderr}");
-    let calls = cluster.calls();
+    let calls = bed.calls();
     assert!(position(&calls, "port-forward") < position(&calls, "helm rollback"));
-    assert_eq!(cluster.last_record("test")["outcome"], "smoke_failed");
+    assert_eq!(bed.last_record("test")["outcome"], "smoke_failed");
+    assert_eq!(bed.deployed_image("test"), "localhost:5001/api:good");
 }
 
 #[test]
-fn a_dry_run_uses_the_real_helm_and_changes_nothing() {
-    let mut cluster = cluster("dry-run", "kind-test");
-    cluster.real_helm();
-    cluster.commit();
-    let (code, _, stderr) = deploy(&cluster, &["--dry-run"]);
+fn a_dry_run_asks_the_server_and_changes_nothing() {
+    let bed = bed("dry-run", Scenario::new());
+    seed_release(&bed, "test", "good");
+    let before = writes(&bed.server);
+    let (code, _, stderr) = deploy(&bed, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("dry run ok:") && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert!(bed.calls().iter().any(|c| c.contains("--dry-run=server")));
+    assert_eq!(writes(&bed.server), before, "{}", bed.server.request_log());
+    assert_eq!(revisions(&bed), [(1, "deployed".to_owned())]);
+    assert_eq!(bed.last_record("test")["outcome"], "dry_run_ok");
+}
+
+#[test]
+fn a_dry_run_without_a_reachable_server_renders_client_side() {
+    let bed = bed("dry-run-offline", Scenario::new());
+    // The kubeconfig now points at a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let kubeconfig = std::fs::read_to_string(bed.root.join("kubeconfig")).unwrap();
+    std::fs::write(
+        bed.root.join("kubeconfig"),
+        kubeconfig.replace(bed.server.url(), &format!("http://{closed}")),
+    )
+    .unwrap();
+    let (code, _, stderr) = deploy(&bed, &["--dry-run"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("cannot reach the cluster") && stderr.contains("client-side"),
@@ -621,45 +532,44 @@ fn a_dry_run_uses_the_real_helm_and_changes_nothing() {
         stderr.contains("dry run ok:") && stderr.contains("nothing was applied"),
         "{stderr}"
     );
-    let calls = cluster.calls();
     assert!(
-        calls
+        bed.calls()
             .iter()
-            .all(|c| !c.contains(" get ") && !c.contains("port-forward")),
-        "{calls:?}"
+            .all(|c| !c.contains(" get ") && !c.contains("port-forward"))
     );
-    assert_eq!(cluster.last_record("test")["outcome"], "dry_run_ok");
-    let values =
-        std::fs::read_to_string(cluster.root.join("target/deploy/test/values.yaml")).unwrap();
+    assert_eq!(bed.last_record("test")["outcome"], "dry_run_ok");
+    let values = std::fs::read_to_string(bed.root.join("target/deploy/test/values.yaml")).unwrap();
     assert!(values.contains("tag: \"abc123def456\""), "{values}");
 }
 
 #[test]
 fn rollback_recovers_a_release_stuck_in_pending_upgrade() {
-    let mut cluster = cluster("rollback", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(
-            &history(&[(1, "superseded"), (2, "deployed"), (3, "pending-upgrade")]),
-            0,
-        )],
-    );
-    cluster.commit();
-    let output = cluster.xtask(&["rollback", "test"]);
+    let bed = bed("rollback", Scenario::new());
+    seed_release(&bed, "test", "first");
+    seed_release(&bed, "test", "second");
+    let pending = leave_pending(&bed);
+    assert_eq!(pending, 3);
+    let output = bed.xtask(&["rollback", "test"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("from revision 3 (pending-upgrade) to 2"),
         "{stderr}"
     );
-    let calls = cluster.calls();
+    let calls = bed.calls();
     assert_eq!(
         calls[position(&calls, "helm rollback")],
         "helm rollback api 2 --namespace api-test --kube-context kind-test --wait=watcher --timeout 20s"
     );
+    let history = bed.revisions("test");
+    assert_eq!(
+        history.last().unwrap(),
+        &(4, "deployed".to_owned(), "Rollback to 2".to_owned()),
+        "{history:?}"
+    );
+    assert_eq!(bed.deployed_image("test"), "localhost:5001/api:second");
 
-    let output = cluster.xtask(&["rollback", "test", "--revision", "9"]);
+    let output = bed.xtask(&["rollback", "test", "--revision", "9"]);
     assert_eq!(output.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&output.stderr)
@@ -669,56 +579,61 @@ fn rollback_recovers_a_release_stuck_in_pending_upgrade() {
 
 #[test]
 fn rollback_of_a_protected_environment_needs_a_confirmation_and_the_right_context() {
-    let mut cluster = cluster("rollback-guarded", "kind-test");
-    cluster.rule(
-        "helm",
-        "history api *",
-        &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
-    );
-    cluster.commit();
-    let output = cluster.xtask(&["rollback", "guarded"]);
+    let bed = bed("rollback-guarded", Scenario::new());
+    seed_release(&bed, "guarded", "first");
+    seed_release(&bed, "guarded", "second");
+    let before = writes(&bed.server);
+    let output = bed.xtask(&["rollback", "guarded"]);
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pass --yes"));
-    assert_nothing_changed(&cluster.calls());
-    let output = cluster.xtask(&["rollback", "guarded", "--yes"]);
+    assert_eq!(writes(&bed.server), before);
+    let output = bed.xtask(&["rollback", "guarded", "--yes"]);
     assert_eq!(
         output.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert_eq!(bed.deployed_image("guarded"), "localhost:5001/api:first");
 
-    let mut elsewhere = self::cluster("rollback-context", "other");
-    elsewhere.rule(
-        "helm",
-        "history api *",
-        &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
-    );
+    let elsewhere =
+        TestBed::with_contexts("rollback-context", Scenario::new(), &["other", "kind-test"]);
     elsewhere.commit();
     let output = elsewhere.xtask(&["rollback", "test"]);
     assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("'other'"));
-    assert_nothing_changed(&elsewhere.calls());
+    assert_eq!(writes(&elsewhere.server), 0);
 }
 
 #[test]
 fn status_reports_revision_image_and_pods() {
-    let mut cluster = cluster("status", "kind-test");
-    let deployment = json!({"items": [{"metadata": {"name": "api"}, "spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "api", "image": "localhost:5001/api:abc123def456"}]}}},
-        "status": {"readyReplicas": 2}}]});
-    cluster
-        .rule(
-            "helm",
-            "history api *",
-            &[(&history(&[(1, "superseded"), (2, "deployed")]), 0)],
-        )
-        .rule(
-            "kubectl",
-            "*get deployments*",
-            &[(&deployment.to_string(), 0)],
-        );
-    cluster.commit();
-    let output = cluster.xtask(&["status", "test", "--output", "json"]);
+    let bed = bed("status", Scenario::new());
+    seed_release(&bed, "test", "first");
+    seed_release(&bed, "test", TAG);
+    let scaled = bed.tool(
+        "kubectl",
+        &[
+            "--namespace",
+            "api-test",
+            "scale",
+            "deployment/api",
+            "--replicas",
+            "3",
+        ],
+    );
+    assert!(
+        scaled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scaled.stderr)
+    );
+    bed.wait_for("three ready pods", |server| {
+        rollout_done(server, "api-test")
+            && server
+                .get("apps/v1", "Deployment", "api-test", "api")
+                .unwrap()["status"]["readyReplicas"]
+                == 3
+    });
+    let output = bed.xtask(&["status", "test", "--output", "json"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -728,15 +643,15 @@ fn status_reports_revision_image_and_pods() {
     let status: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(status["revision"], 2);
     assert_eq!(status["release_status"], "deployed");
-    assert_eq!(status["images"][0], "localhost:5001/api:abc123def456");
+    assert_eq!(status["images"][0], format!("localhost:5001/api:{TAG}"));
     assert_eq!(
         (
             status["pods_ready"].as_u64(),
             status["pods_desired"].as_u64()
         ),
-        (Some(2), Some(3))
+        (Some(3), Some(3))
     );
-    let calls = cluster.calls();
+    let calls = bed.calls();
     assert!(
         calls[position(&calls, "get deployments")]
             .contains("--context kind-test --namespace api-test")
@@ -746,8 +661,8 @@ fn status_reports_revision_image_and_pods() {
 #[test]
 fn xtask_smoke_runs_the_suite_against_a_url() {
     let api = RealApi::start(true);
-    let cluster = Cluster::new("smoke-command");
-    let output = cluster.xtask(&["smoke", "--url", &format!("http://{}", api.address)]);
+    let bed = TestBed::new("smoke-command", Scenario::new());
+    let output = bed.xtask(&["smoke", "--url", &format!("http://{}", api.address)]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -755,21 +670,21 @@ fn xtask_smoke_runs_the_suite_against_a_url() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for check in [
-        "liveness",
-        "readiness",
-        "database check",
-        "user round trip",
-        "4 passed, 0 failed",
-    ] {
-        assert!(stdout.contains(check), "{stdout}");
-    }
+    assert_contains_all(
+        &stdout,
+        &[
+            "liveness",
+            "readiness",
+            "database check",
+            "user round trip",
+            "4 passed, 0 failed",
+        ],
+    );
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    drop(std::net::TcpListener::bind(closed));
-    let output = cluster.xtask(&[
+    let output = bed.xtask(&[
         "smoke",
         "--url",
         &format!("http://{closed}"),
@@ -785,23 +700,16 @@ fn xtask_smoke_runs_the_suite_against_a_url() {
 
 #[test]
 fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
-    let mut cluster = cluster("interrupt", "kind-test");
-    upgrade_history(&mut cluster);
-    cluster
-        .rule(
-            "kubectl",
-            "*get deployments*",
-            &[(&deployments(1, 1, 0, 2), 0)],
-        )
-        .rule("kubectl", "*get jobs*", &[(&job(2, "running"), 0)])
-        .rule("kubectl", "*get pods*", &[(&ready_pods(), 0)]);
-    cluster.commit();
-    let child = cluster
+    // The migration never finishes, so the watch goes on until interrupted.
+    let scenario = Scenario::new().pods(Pods::of("Job").with_image(":slow").never_ready());
+    let bed = bed("interrupt", scenario);
+    seed_release(&bed, "test", "good");
+    let child = bed
         .command(&[
             "deploy",
             "test",
             "--tag",
-            TAG,
+            "slow",
             "--engine",
             "docker",
             "--poll-interval",
@@ -812,16 +720,12 @@ fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    while !cluster
-        .calls()
-        .iter()
-        .any(|c| c.contains("get deployments"))
-    {
+    while !bed.calls().iter().any(|c| c.contains("get deployments")) {
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
+            started.elapsed() < Duration::from_secs(20),
             "the rollout watch never started"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -835,25 +739,56 @@ fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
         stderr.contains("revision 2 stays applied") && stderr.contains("cargo xtask status test"),
         "{stderr}"
     );
-    let calls = cluster.calls();
+    let calls = bed.calls();
     assert!(
         !calls
             .iter()
             .any(|c| c.starts_with("helm rollback") || c.starts_with("helm uninstall")),
         "{calls:?}"
     );
-    assert_eq!(cluster.last_record("test")["outcome"], "interrupted");
+    assert_eq!(bed.last_record("test")["outcome"], "interrupted");
+    assert_eq!(
+        bed.deployed_image("test"),
+        "localhost:5001/api:slow",
+        "left as it was"
+    );
+}
+
+/// docker stand-ins for a build and push that report `DIGEST`.
+fn registry(bed: &mut TestBed) {
+    bed.rule("docker", "build *", &[("STEP 1/1: built\n", 0)])
+        .rule(
+            "docker",
+            "push *",
+            &[("Writing manifest to image destination\n", 0)],
+        )
+        .rule(
+            "docker",
+            "image inspect --format*",
+            &[(&format!("localhost:5001/api@{DIGEST}\n"), 0)],
+        )
+        .rule("docker", "image inspect *", &[("[{}]", 0)]);
+}
+
+fn head_revision(root: &std::path::Path) -> String {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 #[test]
 fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
-    let cluster = cluster("build", "kind-test");
-    cluster.commit();
-    let binary = cluster.root.join("Cargo-built-api");
+    let mut bed = TestBed::new("build", Scenario::new());
+    registry(&mut bed);
+    bed.commit();
+    let binary = bed.root.join("Cargo-built-api");
     std::fs::write(&binary, "not really a binary").unwrap();
     std::fs::write(
-        cluster.root.join(".gitignore"),
-        "/target\n/.tools\n/standin\n/Cargo-built-api\n",
+        bed.root.join(".gitignore"),
+        "/target\n/.tools\n/standin\n/kubeconfig\n/.helm\n/Cargo-built-api\n",
     )
     .unwrap();
     std::process::Command::new("git")
@@ -866,22 +801,12 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
             "-qam",
             "ignore",
         ])
-        .current_dir(&cluster.root)
+        .current_dir(&bed.root)
         .status()
         .unwrap();
-    let revision = String::from_utf8(
-        std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(&cluster.root)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_owned();
+    let revision = head_revision(&bed.root);
 
-    let output = cluster.xtask(&[
+    let output = bed.xtask(&[
         "build",
         "--engine",
         "docker",
@@ -897,7 +822,7 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
         String::from_utf8_lossy(&output.stdout).trim(),
         format!("localhost:5001/api@{DIGEST}")
     );
-    let calls = cluster.calls();
+    let calls = bed.calls();
     let build = &calls[position(&calls, "docker build")];
     for expected in [
         "--target runtime --build-arg BINARY_SOURCE=prebuilt",
@@ -910,22 +835,13 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
     }
     assert!(position(&calls, "docker build") < position(&calls, "docker push"));
     assert_eq!(
-        std::fs::read_to_string(cluster.root.join("target/image/api")).unwrap(),
+        std::fs::read_to_string(bed.root.join("target/image/api")).unwrap(),
         "not really a binary"
     );
-    assert!(
-        cluster
-            .root
-            .join("target/image/ca-certificates.crt")
-            .is_file()
-    );
+    assert!(bed.root.join("target/image/ca-certificates.crt").is_file());
 
-    std::fs::write(
-        cluster.root.join("overlays/test/values.yaml.j2"),
-        "# edited\n",
-    )
-    .unwrap();
-    let output = cluster.xtask(&[
+    std::fs::write(bed.root.join("overlays/test/values.yaml.j2"), "# edited\n").unwrap();
+    let output = bed.xtask(&[
         "build",
         "--engine",
         "docker",
@@ -936,8 +852,7 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-dirty"));
     assert_eq!(
-        cluster
-            .calls()
+        bed.calls()
             .iter()
             .filter(|c| c.starts_with("docker build"))
             .count(),
@@ -949,9 +864,12 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
 #[test]
 fn deploy_build_pushes_first_and_deploys_by_digest() {
     let api = RealApi::start(true);
-    let cluster = healthy_first_install("deploy-build", &api);
+    let mut bed = TestBed::new("deploy-build", Scenario::new());
+    registry(&mut bed);
+    bed.forward_to(&api.address);
+    bed.commit();
     let binary = std::env::current_exe().unwrap();
-    let output = cluster.xtask(&[
+    let output = bed.xtask(&[
         "deploy",
         "test",
         "--build",
@@ -964,25 +882,27 @@ fn deploy_build_pushes_first_and_deploys_by_digest() {
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let calls = cluster.calls();
+    let calls = bed.calls();
     assert!(position(&calls, "docker push") < position(&calls, "helm upgrade"));
-    let values =
-        std::fs::read_to_string(cluster.root.join("target/deploy/test/values.yaml")).unwrap();
+    let values = std::fs::read_to_string(bed.root.join("target/deploy/test/values.yaml")).unwrap();
     assert!(
         values.contains(&format!("digest: \"{DIGEST}\"")),
         "{values}"
     );
     assert_eq!(
-        cluster.last_record("test")["image"],
+        bed.last_record("test")["image"],
+        format!("localhost:5001/api@{DIGEST}")
+    );
+    assert_eq!(
+        bed.deployed_image("test"),
         format!("localhost:5001/api@{DIGEST}")
     );
 }
 
 #[test]
 fn cluster_up_creates_only_when_absent_and_load_side_loads_the_image() {
-    let mut cluster = Cluster::new("kind");
-    cluster
-        .rule("kind", "get clusters", &[("", 0), ("api-dev\n", 0)])
+    let mut bed = TestBed::new("kind", Scenario::new());
+    bed.rule("kind", "get clusters", &[("", 0), ("api-dev\n", 0)])
         .rule(
             "kind",
             "create cluster *",
@@ -996,43 +916,35 @@ fn cluster_up_creates_only_when_absent_and_load_side_loads_the_image() {
         )
         .rule("podman", "--version", &[("podman version 4.3.1\n", 0)])
         .rule("podman", "save *", &[("", 0)]);
-    cluster.commit();
-    let revision = String::from_utf8(
-        std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(&cluster.root)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    bed.commit();
+    let revision = head_revision(&bed.root);
 
-    let first = cluster.xtask(&["cluster", "up"]);
+    let first = bed.xtask(&["cluster", "up"]);
     assert_eq!(
         first.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let second = cluster.xtask(&["cluster", "up"]);
+    let second = bed.xtask(&["cluster", "up"]);
     assert!(String::from_utf8_lossy(&second.stderr).contains("exists already"));
-    let load = cluster.xtask(&["cluster", "load", "--engine", "podman"]);
+    let load = bed.xtask(&["cluster", "load", "--engine", "podman"]);
     assert_eq!(
         load.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&load.stderr)
     );
-    let down = cluster.xtask(&["cluster", "down"]);
+    let down = bed.xtask(&["cluster", "down"]);
     assert_eq!(down.status.code(), Some(0));
 
-    let calls = cluster.calls();
+    let calls = bed.calls();
     let creates: Vec<&String> = calls
         .iter()
         .filter(|c| c.starts_with("kind create"))
         .collect();
     assert_eq!(creates.len(), 1, "created once: {calls:?}");
-    let config = cluster.root.join("overlays/dev/kind-cluster.yaml");
+    let config = bed.root.join("overlays/dev/kind-cluster.yaml");
     assert_eq!(
         creates[0],
         &format!(
@@ -1040,8 +952,8 @@ fn cluster_up_creates_only_when_absent_and_load_side_loads_the_image() {
             config.display()
         )
     );
-    let archive = cluster.root.join("target/image/kind-load.tar");
-    let image = format!("localhost:5001/api:{}", &revision.trim()[..12]);
+    let archive = bed.root.join("target/image/kind-load.tar");
+    let image = format!("localhost:5001/api:{}", &revision[..12]);
     assert!(
         calls.contains(&format!(
             "podman save --output {} {image}",
