@@ -141,3 +141,21 @@ pub fn openapi_document(path: &str) -> Option<Value> {
         "components": {"schemas": {}},
     }))
 }
+
+/// The media type `/openapi/v2` answers in (client-go asks for `...spec.v2@v1.0+protobuf`
+/// and decodes nothing else).
+pub const OPENAPI_V2_MEDIA_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2`: a Swagger 2.0 document with no definitions, in protobuf. Clients fall
+/// back to it to validate kinds the v3 documents do not list; finding no schema for a
+/// kind, they leave it to the server (which, for a kind it does not serve, says so).
+pub fn openapi_v2() -> Vec<u8> {
+    let field = |number: u8, bytes: &[u8]| {
+        let mut out = vec![number << 3 | 2, u8::try_from(bytes.len()).unwrap_or(0)];
+        out.extend_from_slice(bytes);
+        out
+    };
+    let info = [field(1, b"Kubernetes"), field(2, b"v1.35.0")].concat();
+    [field(1, b"2.0"), field(2, &info)].concat()
+}

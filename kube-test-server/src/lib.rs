@@ -111,17 +111,7 @@ impl TestServer {
                 .to_owned(),
             false => String::new(),
         };
-        let mut stored = self.shared.store.create(resource, &namespace, object)?;
-        let before = stored.clone();
-        defaults::apply(resource.kind, &mut stored);
-        if stored != before {
-            let name = controllers::name(&stored);
-            stored = self
-                .shared
-                .store
-                .replace(resource, &namespace, &name, stored)?;
-        }
-        Ok(stored)
+        self.shared.store.create(resource, &namespace, object)
     }
 
     /// Replaces an object whole, status included (for a test's starting state, such as

@@ -138,30 +138,9 @@ fn create(shared: &Shared, req: &Request, target: &Target) -> Result<Value, ApiE
         defaults::apply(target.resource.kind, &mut object);
         return Ok(object);
     }
-    let stored = shared
-        .store
-        .create(target.resource, target.namespace(), object)?;
-    store_defaults(shared, target, stored)
-}
-
-/// Defaults that depend on what the store assigned (a Job's selector names its uid).
-fn store_defaults(shared: &Shared, target: &Target, stored: Value) -> Result<Value, ApiError> {
-    let mut defaulted = stored.clone();
-    defaults::apply(target.resource.kind, &mut defaulted);
-    if defaulted == stored {
-        return Ok(stored);
-    }
-    let name = stored["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let namespace = stored["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
     shared
         .store
-        .replace(target.resource, &namespace, &name, defaulted)
+        .create(target.resource, target.namespace(), object)
 }
 
 /// Writes `new` in place of `current` (the object as stored) through a subresource or
@@ -318,10 +297,9 @@ fn server_side_apply(
                 defaults::apply(target.resource.kind, &mut applied);
                 return Ok(applied);
             }
-            let stored = shared
+            shared
                 .store
-                .create(target.resource, target.namespace(), applied)?;
-            store_defaults(shared, target, stored)
+                .create(target.resource, target.namespace(), applied)
         }
     }
 }

@@ -73,6 +73,8 @@ impl Request {
 pub enum Reply {
     Json(u16, Value),
     Text(u16, String),
+    /// A body of another media type.
+    Bytes(&'static str, Vec<u8>),
     /// A watch: newline-delimited JSON events as they happen.
     Stream(mpsc::Receiver<Bytes>),
 }

@@ -21,6 +21,11 @@ pub enum Outcome {
     /// The first init container runs and never finishes (waiting for the database or for
     /// migrations); the main containers wait in `PodInitializing`.
     StuckInInit,
+    /// The first init container exits with `exit_code` (a Job pod's `wait-for-database`
+    /// timing out): the pod fails without its main containers ever starting.
+    InitFails { exit_code: i64 },
+    /// No node fits: the pod stays `Pending`, and the scheduler says why.
+    Unschedulable,
     /// Runs to completion (Job pods).
     Succeed,
     /// Exits with `exit_code` (Job pods).
@@ -92,6 +97,16 @@ impl Pods {
         self
     }
 
+    pub fn init_fails(mut self, exit_code: i64) -> Self {
+        self.outcome = Outcome::InitFails { exit_code };
+        self
+    }
+
+    pub fn unschedulable(mut self) -> Self {
+        self.outcome = Outcome::Unschedulable;
+        self
+    }
+
     pub fn succeed_after(mut self, after: Duration) -> Self {
         self.outcome = Outcome::Succeed;
         self.after = after;
@@ -124,10 +139,28 @@ impl Pods {
     }
 }
 
+/// A request the server answers differently: refused as RBAC would refuse it, or
+/// answered late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestRule {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`.
+    pub verb: String,
+    /// `pods`, `namespaces`, `pods/log`, ...
+    pub resource: String,
+    pub answer: Answer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Forbidden,
+    After(Duration),
+}
+
 /// The script of one test's cluster.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     pods: Vec<Pods>,
+    pub(crate) requests: Vec<RequestRule>,
     /// How long a container takes from one crash to the next.
     pub(crate) restart_period: Duration,
     /// How long the deployment controller takes to notice a new generation.
@@ -145,6 +178,7 @@ impl Scenario {
     pub fn new() -> Self {
         Self {
             pods: Vec::new(),
+            requests: Vec::new(),
             restart_period: Duration::from_millis(150),
             deployment_delay: Duration::ZERO,
         }
@@ -161,6 +195,34 @@ impl Scenario {
     pub fn deployment_controller_delay(mut self, delay: Duration) -> Self {
         self.deployment_delay = delay;
         self
+    }
+
+    /// Refuses `verb` on `resource` (a plural such as `pods`, or `pods/log`) as the API
+    /// server refuses an identity without the right: 403 Forbidden, naming the user.
+    pub fn forbid(mut self, verb: &str, resource: &str) -> Self {
+        self.requests.push(RequestRule {
+            verb: verb.to_owned(),
+            resource: resource.to_owned(),
+            answer: Answer::Forbidden,
+        });
+        self
+    }
+
+    /// Answers `verb` on `resource` only after `delay` (a hung API server, a slow webhook).
+    pub fn delay(mut self, verb: &str, resource: &str, delay: Duration) -> Self {
+        self.requests.push(RequestRule {
+            verb: verb.to_owned(),
+            resource: resource.to_owned(),
+            answer: Answer::After(delay),
+        });
+        self
+    }
+
+    pub(crate) fn answer_for(&self, verb: &str, resource: &str) -> Option<&Answer> {
+        self.requests
+            .iter()
+            .find(|r| r.verb == verb && r.resource == resource)
+            .map(|r| &r.answer)
     }
 
     /// The script for a pod owned (through its ReplicaSet) by a workload of `owner` kind.

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::controllers::Memory;
 use crate::objects::{self, Target};
 use crate::request::{Reply, Request, RequestRecord};
-use crate::scenario::Scenario;
+use crate::scenario::{Answer, Scenario};
 use crate::status::ApiError;
 use crate::store::Store;
 use crate::{discovery, resources};
@@ -114,8 +114,23 @@ async fn answer(
         user_agent: header(hyper::header::USER_AGENT),
         body,
     };
-    let reply = route(&shared, &req);
+    let rule = request_kind(&req).and_then(|kind| {
+        let answer = shared
+            .scenario()
+            .answer_for(&kind.verb, &kind.resource)
+            .cloned()?;
+        Some((kind, answer))
+    });
+    let reply = match rule {
+        Some((kind, Answer::Forbidden)) => forbidden(&kind).into(),
+        Some((_, Answer::After(delay))) => {
+            tokio::time::sleep(delay).await;
+            route(&shared, &req)
+        }
+        None => route(&shared, &req),
+    };
     let (status, content_type, body) = match reply {
+        Reply::Bytes(media, bytes) => (200, media, ReplyBody::Full(Some(Bytes::from(bytes)))),
         Reply::Json(status, value) => (
             status,
             "application/json",
@@ -143,6 +158,77 @@ async fn answer(
         hyper::header::HeaderValue::from_static(content_type),
     );
     Ok(response)
+}
+
+/// What a request does to what, in RBAC's terms.
+struct RequestKind {
+    verb: String,
+    /// The plural, or `plural/subresource`.
+    resource: String,
+    group: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+fn request_kind(req: &Request) -> Option<RequestKind> {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let (group, rest) = match segments.as_slice() {
+        ["api", _version, rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, plural, tail @ ..] => {
+            (Some((*ns).to_owned()), [&[*plural][..], tail].concat())
+        }
+        other => (None, other.to_vec()),
+    };
+    let (plural, tail) = rest.split_first()?;
+    let name = tail.first().map(|n| (*n).to_owned());
+    let resource = match tail.get(1) {
+        Some(sub) => format!("{plural}/{sub}"),
+        None => (*plural).to_owned(),
+    };
+    let verb = match (req.method.as_str(), &name) {
+        ("GET", Some(_)) => "get",
+        ("GET", None) if req.flag("watch") => "watch",
+        ("GET", None) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "delete",
+        _ => return None,
+    };
+    Some(RequestKind {
+        verb: verb.to_owned(),
+        resource,
+        group: group.to_owned(),
+        namespace,
+        name,
+    })
+}
+
+/// The API server's refusal for an identity without the right.
+fn forbidden(kind: &RequestKind) -> ApiError {
+    let object = match &kind.name {
+        Some(name) => format!(
+            "{} \"{name}\"",
+            kind.resource.split('/').next().unwrap_or_default()
+        ),
+        None => kind.resource.clone(),
+    };
+    let scope = match &kind.namespace {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_owned(),
+    };
+    ApiError::new(
+        403,
+        "Forbidden",
+        format!(
+            "{object} is forbidden: User \"system:serviceaccount:ci:deployer\" cannot {} resource \"{}\" in API group \"{}\" {scope}",
+            kind.verb, kind.resource, kind.group
+        ),
+    )
 }
 
 /// Percent-decoding of a query component (`+` is a space).
@@ -192,6 +278,9 @@ fn route(shared: &Shared, req: &Request) -> Reply {
         ["apis"] => Reply::Json(200, discovery::groups()),
         ["api", version] => found(discovery::resources("", version)),
         ["apis", group, version] => found(discovery::resources(group, version)),
+        ["openapi", "v2"] => {
+            Reply::Bytes(discovery::OPENAPI_V2_MEDIA_TYPE, discovery::openapi_v2())
+        }
         ["openapi", "v3"] => Reply::Json(200, discovery::openapi_index()),
         ["openapi", "v3", rest @ ..] => found(discovery::openapi_document(&rest.join("/"))),
         ["api", version, rest @ ..] => object_route(shared, req, "", version, rest),

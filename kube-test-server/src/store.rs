@@ -111,7 +111,8 @@ impl Store {
     }
 
     /// Stores a new object: names it (from `generateName` if needed), gives it a uid, a
-    /// creation time, a resource version and, when it has a spec, generation 1.
+    /// creation time, a resource version, the API server's defaults and, when it has a
+    /// spec, generation 1.
     pub fn create(
         &self,
         resource: &'static Resource,
@@ -167,6 +168,8 @@ impl Store {
         }
         object["apiVersion"] = json!(resource.api_version());
         object["kind"] = json!(resource.kind);
+        // Defaults go in before the first write; some (a Job's selector) name the uid.
+        crate::defaults::apply(resource.kind, &mut object);
         Ok(inner.commit(resource, key, object, ChangeKind::Added, &self.latest))
     }
 

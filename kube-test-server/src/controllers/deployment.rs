@@ -90,6 +90,22 @@ fn roll(store: &Store, deployment: &Value, memory: &mut Memory) {
     let Some(new) = sets.iter().find(|rs| name(rs) == new_name).cloned() else {
         return;
     };
+    // The Deployment carries its newest ReplicaSet's revision, as the controller writes it.
+    let revision_text = json!(revision(&new).to_string());
+    if deployment["metadata"]["annotations"][REVISION] != revision_text {
+        let mut annotated = deployment.clone();
+        annotated["metadata"]["annotations"][REVISION] = revision_text;
+        if let Some(meta) = annotated["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+        }
+        let _ = store.replace(
+            kind("deployments"),
+            &namespace(deployment),
+            &name(deployment),
+            annotated,
+        );
+        return;
+    }
     let old: Vec<Value> = sets
         .iter()
         .filter(|rs| name(rs) != new_name)
@@ -229,9 +245,16 @@ fn write_status(
         .progress
         .entry(uid(deployment))
         .or_insert_with(|| (progress.clone(), Instant::now()));
-    if entry.0 != progress {
+    let progressed = entry.0 != progress;
+    if progressed {
         *entry = (progress, Instant::now());
     }
+    // Once timed out, a rollout stays timed out until it makes progress again.
+    let timed_out = previous["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded");
     let deadline = Duration::from_secs(
         deployment["spec"]["progressDeadlineSeconds"]
             .as_u64()
@@ -246,7 +269,7 @@ fn write_status(
             "NewReplicaSetAvailable",
             &format!("ReplicaSet \"{rs}\" has successfully progressed."),
         )
-    } else if entry.1.elapsed() > deadline {
+    } else if (timed_out && !progressed) || entry.1.elapsed() > deadline {
         condition(
             previous,
             "Progressing",

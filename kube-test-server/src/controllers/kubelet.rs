@@ -30,10 +30,17 @@ pub fn reconcile(store: &Store, scenario: &Scenario, memory: &mut Memory) {
             run.started.elapsed(),
             scenario.restart_period,
         );
+        let period = run.started.elapsed().as_millis() / scenario.restart_period.as_millis().max(1);
         for (warning, reporter, reason, message) in said {
-            let key = format!("{reason}:{message}");
-            // Repeats (back-off, failed probes) count up; one-off events are written once.
-            if run.said.contains(&key) && !matches!(reason, "BackOff" | "Unhealthy") {
+            // Repeats (back-off, failed probes, scheduling) count up once a period; one-off
+            // events are written once.
+            let key = match reason {
+                "BackOff" | "Unhealthy" | "FailedScheduling" => {
+                    format!("{reason}:{message}#{period}")
+                }
+                _ => format!("{reason}:{message}"),
+            };
+            if run.said.contains(&key) {
                 continue;
             }
             run.said.push(key);
@@ -107,6 +114,9 @@ fn status(
     let started = pod["metadata"]["creationTimestamp"].clone();
     let running = json!({"running": {"startedAt": started}});
     let pod_ref = format!("{}_{}({})", name(pod), namespace(pod), uid(pod));
+    if *outcome == Outcome::Unschedulable {
+        return unschedulable(&started);
+    }
     let mut said: Said = vec![(
         false,
         Reporter::Scheduler,
@@ -165,6 +175,14 @@ fn status(
                 Value::Null,
             ));
             initialized = false;
+        } else if let (Outcome::InitFails { exit_code }, 0) = (outcome, i) {
+            let state = if elapsed < after {
+                running.clone()
+            } else {
+                json!({"terminated": {"exitCode": exit_code, "reason": "Error", "startedAt": started, "finishedAt": started}})
+            };
+            init_statuses.push(container_status(c, state, false, 0, Value::Null));
+            initialized = false;
         } else if *outcome == Outcome::StuckInInit && i == 0 {
             init_statuses.push(container_status(c, running.clone(), false, 0, Value::Null));
             initialized = false;
@@ -197,7 +215,12 @@ fn status(
     for c in &mains {
         let cname = c["name"].as_str().unwrap_or_default();
         if !initialized {
-            phase = "Pending";
+            let init_failed = init_statuses.iter().any(|s| {
+                s["state"]["terminated"]["exitCode"]
+                    .as_i64()
+                    .is_some_and(|c| c != 0)
+            });
+            phase = if init_failed { "Failed" } else { "Pending" };
             main_statuses.push(container_status(
                 c,
                 waiting("PodInitializing", None),
@@ -229,7 +252,11 @@ fn status(
             format!("Started container {cname}"),
         ));
         let status = match outcome {
-            Outcome::Ready | Outcome::InitImagePullBackOff | Outcome::StuckInInit => {
+            Outcome::Ready
+            | Outcome::InitImagePullBackOff
+            | Outcome::StuckInInit
+            | Outcome::InitFails { .. }
+            | Outcome::Unschedulable => {
                 ready = elapsed >= after;
                 container_status(c, running.clone(), ready, 0, Value::Null)
             }
@@ -318,6 +345,26 @@ fn status(
         "initContainerStatuses": init_statuses, "containerStatuses": main_statuses,
     });
     (status, said)
+}
+
+/// A pod no node fits: `Pending`, not scheduled, and the scheduler's warning (written
+/// through events.k8s.io, so repeats count up in `series`).
+fn unschedulable(started: &Value) -> (Value, Said) {
+    let message = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+    let status = json!({
+        "phase": "Pending", "qosClass": "Burstable",
+        "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
+            "lastTransitionTime": started, "lastProbeTime": null}],
+    });
+    (
+        status,
+        vec![(
+            true,
+            Reporter::Scheduler,
+            "FailedScheduling",
+            message.to_owned(),
+        )],
+    )
 }
 
 /// What `kubectl logs` gets for one container, or the kubelet's refusal.
