@@ -18,9 +18,10 @@ COPY Cargo.toml Cargo.lock ./
 COPY api/Cargo.toml api/
 COPY smoke/Cargo.toml smoke/
 COPY xtask/Cargo.toml xtask/
-RUN mkdir -p api/src smoke/src xtask/src \
+COPY kube-test-server/Cargo.toml kube-test-server/
+RUN mkdir -p api/src smoke/src xtask/src kube-test-server/src \
  && echo 'fn main() {}' > api/src/main.rs && touch api/src/lib.rs smoke/src/lib.rs \
- && echo 'fn main() {}' > xtask/src/main.rs \
+ && echo 'fn main() {}' > xtask/src/main.rs && touch kube-test-server/src/lib.rs \
  && cargo build --release --locked --package api --target "$CARGO_TARGET" \
  && rm -rf api/src smoke/src
 COPY api api

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::deploy::image;
-use crate::{project, render};
+use crate::container_engine::Engine;
+use crate::{git, project, timestamp};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -67,17 +67,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 pub fn build(args: &Args) -> anyhow::Result<Built> {
-    let engine = image::engine(args.engine.as_deref())
+    let engine = Engine::find(args.engine.as_deref())
         .context("neither podman nor docker is installed; install one (Debian: apt-get install podman) or pass --engine")?;
-    let revision = render::git_revision().unwrap_or_else(|_| "unknown".to_owned());
+    let revision = git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let dirty = revision.ends_with("-dirty");
     if let Some(refusal) = dirty_push_refusal(dirty, args.push, args.allow_dirty) {
         bail!(refusal);
     }
-    let tag = args.tag.clone().unwrap_or_else(|| render::short(&revision));
+    let tag = args.tag.clone().unwrap_or_else(|| git::short(&revision));
     let repository = repository(args.repository.as_deref(), args.registry.as_deref());
 
-    let context = project::target_dir().join("image");
+    // The Dockerfile packages target/image/ of the build context (the repository),
+    // wherever cargo's own target folder is.
+    let context = project::image_context();
     std::fs::create_dir_all(&context).with_context(|| format!("creating {}", context.display()))?;
     let binary = match &args.binary {
         Some(binary) => binary.clone(),
@@ -92,26 +94,19 @@ pub fn build(args: &Args) -> anyhow::Result<Built> {
         .with_context(|| format!("copying {}", ca_bundle.display()))?;
 
     let reference = format!("{repository}:{tag}");
-    project::step(&format!("{engine} build {reference}"));
+    project::step(&format!("{} build {reference}", engine.name()));
     let labels = oci_labels(
         &revision,
         env!("CARGO_PKG_VERSION"),
-        &crate::deploy::now(),
-        source_url().as_deref(),
+        &timestamp::now(),
+        git::origin_url().as_deref(),
     );
-    let mut command = Command::new(&engine);
-    command
-        .args(build_args(&reference, &labels))
-        .arg(project::root());
-    run_visible(&mut command, &format!("{engine} build"))?;
+    engine.build(&build_args(&reference, &labels), &project::root())?;
 
     let digest = if args.push {
-        project::step(&format!("{engine} push {reference}"));
-        run_visible(
-            Command::new(&engine).args(["push", &reference]),
-            &format!("{engine} push"),
-        )?;
-        Some(pushed_digest(&engine, &reference)?)
+        project::step(&format!("{} push {reference}", engine.name()));
+        engine.push(&reference)?;
+        Some(engine.pushed_digest(&reference)?)
     } else {
         None
     };
@@ -241,53 +236,6 @@ fn ca_bundle() -> Option<PathBuf> {
     .into_iter()
     .map(PathBuf::from)
     .find(|path| path.is_file())
-}
-
-fn source_url() -> Option<String> {
-    let output = Command::new("git")
-        .args(["remote", "get-url", "origin"])
-        .current_dir(project::root())
-        .output()
-        .ok()?;
-    let url = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    (output.status.success() && !url.is_empty() && !url.starts_with('/')).then_some(url)
-}
-
-fn pushed_digest(engine: &str, reference: &str) -> anyhow::Result<String> {
-    let output = Command::new(engine)
-        .args([
-            "image",
-            "inspect",
-            "--format",
-            "{{index .RepoDigests 0}}",
-            reference,
-        ])
-        .output()
-        .with_context(|| format!("running {engine} image inspect"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim()
-        .rsplit_once('@')
-        .map(|(_, digest)| digest.to_owned())
-        .filter(|digest| digest.starts_with("sha256:"))
-        .with_context(|| format!("{engine} reported no digest for {reference}"))
-}
-
-/// Runs an engine command with its output on our stderr: stdout carries only the image
-/// reference, for scripts.
-fn run_visible(command: &mut Command, what: &str) -> anyhow::Result<()> {
-    use std::os::fd::AsFd;
-    let stderr = std::io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .context("duplicating stderr")?;
-    let status = command
-        .stdout(std::process::Stdio::from(stderr))
-        .status()
-        .with_context(|| format!("running {what}"))?;
-    if !status.success() {
-        bail!("{what} failed ({status}); see above");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

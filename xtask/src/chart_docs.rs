@@ -21,15 +21,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let chart = project::root().join(crate::render::CHART);
+    let chart = project::chart_dir();
     let changed = update_readme(&chart, args.check)?;
     match (changed, args.check) {
         (true, true) => bail!(
             "{}/README.md is out of date with values.yaml; run `cargo xtask chart-docs`",
-            crate::render::CHART
+            project::CHART
         ),
-        (true, false) => eprintln!("xtask: updated {}/README.md", crate::render::CHART),
-        (false, _) => eprintln!("xtask: {}/README.md is up to date", crate::render::CHART),
+        (true, false) => eprintln!("xtask: updated {}/README.md", project::CHART),
+        (false, _) => eprintln!("xtask: {}/README.md is up to date", project::CHART),
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::{overlay, project, render};
+use crate::{overlay, project};
 
 /// The kind config, next to the overlay it serves.
 const CONFIG: &str = "overlays/dev/kind-cluster.yaml";
@@ -117,36 +117,27 @@ fn load(name: &str, image: Option<&str>, engine: Option<&str>) -> anyhow::Result
         Some(image) => image.to_owned(),
         None => {
             let dev = overlay::load(&overlay::overlays_dir(), "dev")?;
-            let revision = render::git_revision().context("no git revision; pass --image")?;
+            let revision = crate::git::revision().context("no git revision; pass --image")?;
             format!(
                 "{}:{}",
                 dev.settings.image.repository,
-                render::short(&revision)
+                crate::git::short(&revision)
             )
         }
     };
-    let engine =
-        crate::deploy::image::engine(engine).context("neither podman nor docker is installed")?;
-    if engine.ends_with("docker") {
+    let engine = crate::container_engine::Engine::find(engine)
+        .context("neither podman nor docker is installed")?;
+    if engine.is_docker() {
         kind(&["load", "docker-image", &image, "--name", name])?;
     } else {
         // kind reads images from docker; from podman it takes an archive.
-        let archive: PathBuf = project::target_dir().join("image").join("kind-load.tar");
+        let archive: PathBuf = project::image_context().join("kind-load.tar");
         if let Some(dir) = archive.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let _ = std::fs::remove_file(&archive);
+        engine.save(&image, &archive)?;
         let archive_arg = archive.to_string_lossy().into_owned();
-        let saved = Command::new(&engine)
-            .args(["save", "--output", &archive_arg, &image])
-            .output()
-            .with_context(|| format!("running {engine} save"))?;
-        if !saved.status.success() {
-            bail!(
-                "{engine} save {image} failed: {}; build it first with `cargo xtask build`",
-                String::from_utf8_lossy(&saved.stderr).trim()
-            );
-        }
         kind(&["load", "image-archive", &archive_arg, "--name", name])?;
     }
     eprintln!("xtask: loaded {image} into kind cluster {name}");

@@ -131,28 +131,30 @@ impl Helm {
         }
     }
 
-    /// `helm upgrade --install` without helm's own waiting or rollback: xtask watches the
-    /// rollout itself so it can read why pods fail before anything is rolled back.
-    /// Runs in its own process group, so a Ctrl-C reaching xtask does not cut helm off
-    /// halfway through writing the release (which would leave it `pending-upgrade`).
-    pub fn upgrade_install(
+    /// Starts `helm upgrade --install` without helm's own waiting or rollback: xtask
+    /// watches the rollout itself so it can read why pods fail before anything is rolled
+    /// back. helm runs in its own process group, so a Ctrl-C at the terminal reaches only
+    /// xtask, which then stops helm itself (see [`Running::finish`]).
+    pub fn start_upgrade(
         &self,
         release: &Release,
         context: &str,
-        timeout: &str,
-    ) -> Result<String, ClusterError> {
+        options: &UpgradeOptions,
+    ) -> Result<Running, ClusterError> {
         let mut args = upgrade_args(release, context);
-        args.extend(
-            [
-                "--create-namespace",
-                "--timeout",
-                timeout,
-                "--history-max",
-                "10",
-            ]
-            .map(str::to_owned),
-        );
-        self.run_detached(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        if options.create_namespace {
+            args.push("--create-namespace".to_owned());
+        }
+        if options.major == HelmMajor::V4 {
+            // Helm 4 applies server-side: take back fields another manager (kubectl
+            // scale, edit, set) changed, rather than fail on them.
+            args.push("--force-conflicts".to_owned());
+        }
+        for (key, value) in &options.labels {
+            args.extend(["--labels".to_owned(), format!("{key}={value}")]);
+        }
+        args.extend(["--timeout", &options.timeout, "--history-max", "10"].map(str::to_owned));
+        Running::start(&self.program, &args)
     }
 
     /// A dry run of the upgrade against the cluster (`--dry-run=server`).
@@ -180,7 +182,8 @@ impl Helm {
         ])
     }
 
-    /// `helm rollback` to `revision`, waiting for the old pods like a deploy would.
+    /// `helm rollback` to `revision`, waiting for its pods like a deploy would, and
+    /// (helm 4) taking back fields another field manager changed meanwhile.
     pub fn rollback(
         &self,
         target: &Target,
@@ -189,11 +192,7 @@ impl Helm {
         major: HelmMajor,
     ) -> Result<String, ClusterError> {
         let revision = revision.to_string();
-        let wait = match major {
-            HelmMajor::V3 => "--wait",
-            HelmMajor::V4 => "--wait=watcher",
-        };
-        self.run_detached(&[
+        let mut args = vec![
             "rollback",
             target.release,
             &revision,
@@ -201,13 +200,40 @@ impl Helm {
             target.namespace,
             "--kube-context",
             target.context,
-            wait,
-            "--timeout",
-            timeout,
-        ])
+        ];
+        match major {
+            HelmMajor::V3 => args.push("--wait"),
+            HelmMajor::V4 => args.extend(["--wait=watcher", "--force-conflicts"]),
+        }
+        args.extend(["--timeout", timeout]);
+        self.run_detached(&args)
     }
 
-    pub fn uninstall(&self, target: &Target) -> Result<String, ClusterError> {
+    /// The command a person runs to do the same rollback by hand.
+    pub fn rollback_by_hand(target: &Target, revision: u32, major: HelmMajor) -> String {
+        let force = if major == HelmMajor::V4 {
+            " --force-conflicts"
+        } else {
+            ""
+        };
+        format!(
+            "helm rollback {} {revision} -n {} --kube-context {}{force}",
+            target.release, target.namespace, target.context
+        )
+    }
+
+    /// `helm uninstall`, waiting until the objects are gone (so a deploy right after
+    /// cannot race the garbage collector); a release that is not there is no error.
+    pub fn uninstall(
+        &self,
+        target: &Target,
+        timeout: &str,
+        major: HelmMajor,
+    ) -> Result<String, ClusterError> {
+        let wait = match major {
+            HelmMajor::V3 => "--wait",
+            HelmMajor::V4 => "--wait=watcher",
+        };
         self.run_detached(&[
             "uninstall",
             target.release,
@@ -215,6 +241,10 @@ impl Helm {
             target.namespace,
             "--kube-context",
             target.context,
+            "--ignore-not-found",
+            wait,
+            "--timeout",
+            timeout,
         ])
     }
 
@@ -245,20 +275,162 @@ impl Helm {
         let output = output.map_err(|err| {
             ClusterError::Failed(format!("running {}: {err}", self.program.display()))
         })?;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.success() {
-            return Ok(stdout);
+        outcome(output.status.success(), &output.stdout, &output.stderr)
+    }
+}
+
+/// What helm's exit status and output mean.
+fn outcome(success: bool, stdout: &[u8], stderr: &[u8]) -> Result<String, ClusterError> {
+    let stdout = String::from_utf8_lossy(stdout).into_owned();
+    if success {
+        return Ok(stdout);
+    }
+    let message = format!(
+        "{}{}",
+        stdout.trim(),
+        String::from_utf8_lossy(stderr).trim()
+    );
+    if message.contains("cluster unreachable") || message.contains("connection refused") {
+        Err(ClusterError::Unreachable(message))
+    } else {
+        Err(ClusterError::Failed(message))
+    }
+}
+
+/// What an upgrade is asked to do besides applying the chart.
+#[derive(Debug, Clone)]
+pub struct UpgradeOptions {
+    pub major: HelmMajor,
+    pub create_namespace: bool,
+    /// Release labels stored with the new revision.
+    pub labels: Vec<(String, String)>,
+    /// helm's `--timeout` (it bounds hooks only; xtask bounds the whole call).
+    pub timeout: String,
+}
+
+/// A helm command running in its own process group.
+pub struct Running {
+    child: std::process::Child,
+    output: std::sync::mpsc::Receiver<(bool, Vec<u8>)>,
+}
+
+/// How a running helm ended.
+#[derive(Debug)]
+pub enum Ended {
+    Finished(Result<String, ClusterError>),
+    /// Stopped by xtask at the deadline; what helm said.
+    TimedOut(String),
+    /// Stopped by xtask on Ctrl-C; what helm said.
+    Interrupted(String),
+}
+
+impl Running {
+    fn start(program: &Path, args: &[String]) -> Result<Self, ClusterError> {
+        use std::io::Read;
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        let mut child = Command::new(program)
+            .args(args)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|err| ClusterError::Failed(format!("running {}: {err}", program.display())))?;
+        let (sender, output) = std::sync::mpsc::channel();
+        for (is_stdout, pipe) in [
+            (
+                true,
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            ),
+            (
+                false,
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            ),
+        ] {
+            let sender = sender.clone();
+            if let Some(mut pipe) = pipe {
+                std::thread::spawn(move || {
+                    let mut bytes = Vec::new();
+                    let _ = pipe.read_to_end(&mut bytes);
+                    let _ = sender.send((is_stdout, bytes));
+                });
+            }
         }
-        let message = format!(
+        Ok(Self { child, output })
+    }
+
+    /// Waits for helm until `deadline`, or until `interrupt` fires; then asks helm to stop
+    /// (SIGINT: it records the release as failed rather than leaving it pending) and, if
+    /// it does not within `grace`, kills it.
+    pub fn finish(
+        mut self,
+        deadline: std::time::Instant,
+        interrupt: &crate::interrupt::Interrupt,
+        grace: std::time::Duration,
+    ) -> Ended {
+        use std::time::{Duration, Instant};
+        let stop_reason = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    let (stdout, stderr) = self.collect();
+                    return Ended::Finished(outcome(status.success(), &stdout, &stderr));
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    return Ended::Finished(Err(ClusterError::Failed(format!(
+                        "waiting for helm: {err}"
+                    ))));
+                }
+            }
+            if interrupt.happened() {
+                break true;
+            }
+            if Instant::now() >= deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let stopped = Instant::now();
+        while stopped.elapsed() < grace {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (stdout, stderr) = self.collect();
+        let said = format!(
             "{}{}",
-            stdout.trim(),
-            String::from_utf8_lossy(&output.stderr).trim()
+            String::from_utf8_lossy(&stdout).trim(),
+            String::from_utf8_lossy(&stderr).trim()
         );
-        if message.contains("cluster unreachable") || message.contains("connection refused") {
-            Err(ClusterError::Unreachable(message))
+        if stop_reason {
+            Ended::Interrupted(said)
         } else {
-            Err(ClusterError::Failed(message))
+            Ended::TimedOut(said)
         }
+    }
+
+    fn collect(&self) -> (Vec<u8>, Vec<u8>) {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        for (is_stdout, bytes) in self.output.iter().take(2) {
+            if is_stdout {
+                stdout = bytes
+            } else {
+                stderr = bytes
+            }
+        }
+        (stdout, stderr)
     }
 }
 
@@ -292,41 +464,14 @@ fn arg(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// The revision to roll back to: the newest one that was live (`deployed` or
-/// `superseded`) before `current`.
-pub fn previous_good_revision(history: &[Revision], current: u32) -> Option<u32> {
-    history
-        .iter()
-        .filter(|r| r.revision < current && matches!(r.status.as_str(), "deployed" | "superseded"))
-        .map(|r| r.revision)
-        .max()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rev(revision: u32, status: &str) -> Revision {
-        Revision::new(revision, status)
-    }
 
     #[test]
     fn versions() {
         assert_eq!(parse_major("v4.1.4"), Some(HelmMajor::V4));
         assert_eq!(parse_major("v3.17.0"), Some(HelmMajor::V3));
         assert_eq!(parse_major("v2.16.0"), None);
-    }
-
-    #[test]
-    fn rollback_targets_the_last_live_revision() {
-        let history = [
-            rev(1, "superseded"),
-            rev(2, "failed"),
-            rev(3, "deployed"),
-            rev(4, "pending-upgrade"),
-        ];
-        assert_eq!(previous_good_revision(&history, 4), Some(3));
-        assert_eq!(previous_good_revision(&history, 3), Some(1));
-        assert_eq!(previous_good_revision(&[rev(1, "failed")], 1), None);
     }
 }

@@ -13,7 +13,7 @@ use crate::{chart_docs, overlay, project, render};
 pub fn run() -> anyhow::Result<()> {
     let tools = Tools::ensure()?;
     let helm = Helm::new(tools.helm.clone());
-    let chart = project::root().join(render::CHART);
+    let chart = project::chart_dir();
     let mut failures = Vec::new();
     for env in overlay::environments(&overlay::overlays_dir())? {
         match lint_env(&tools, &helm, &chart, &env) {

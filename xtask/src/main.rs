@@ -4,9 +4,12 @@
 mod build;
 mod chart_docs;
 mod cluster;
+mod container_engine;
 mod deploy;
+mod git;
 mod helm;
 mod http_probe;
+mod interrupt;
 mod junit;
 mod kubectl;
 mod lint;
@@ -19,6 +22,7 @@ mod release;
 mod render;
 mod smoke_task;
 mod test;
+mod timestamp;
 mod tools;
 mod up;
 
@@ -54,9 +58,10 @@ enum Task {
     Lint,
     /// Regenerate the parameter table of the chart README from values.yaml.
     ChartDocs(chart_docs::Args),
-    /// Deploy to an environment: preflight, render, helm upgrade --install, watch the
-    /// rollout, diagnose failures, smoke-test, roll back on failure, record the outcome.
-    /// Exit codes: 3 refused by preflight, 4 deploy failed, 5 smoke tests failed.
+    /// Deploy to an environment: preflight, lock, render, helm upgrade --install, watch
+    /// the rollout, diagnose failures, smoke-test, roll back on failure, record the
+    /// outcome. Exit codes: 1 the image build failed, 3 refused before changing anything,
+    /// 4 deploy failed, 5 smoke tests failed, 130 interrupted.
     Deploy(deploy::Args),
     /// Build the api image (static binary FROM scratch) with docker or podman, tagged with
     /// the git revision; --push pushes it and prints the reference with its digest.

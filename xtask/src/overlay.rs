@@ -26,6 +26,10 @@ pub struct OverlaySettings {
     /// What to do when the very first install fails: keep it for inspection, or uninstall.
     #[serde(default)]
     pub on_failed_install: FailedInstall,
+    /// Create the namespace when it is missing (dev, kind). Elsewhere it must exist: it
+    /// holds Secrets made beforehand, and creating it needs cluster-wide rights.
+    #[serde(default)]
+    pub create_namespace: bool,
     /// Public URL for smoke tests; empty means through `kubectl port-forward`.
     #[serde(default)]
     pub smoke_url: String,

@@ -4,7 +4,7 @@
 //! `initdb` and `postgres` refuse to run as root, so as root the server runs as the
 //! unprivileged `postgres` user (through `runuser`), in a folder that user owns.
 
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::fs::{MetadataExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -138,7 +138,7 @@ impl ThrowawayServer {
             // The unprivileged user cannot reach the repository (e.g. under /root).
             std::env::temp_dir().join(format!("xtask-postgres-{purpose}"))
         };
-        let port = free_port()?;
+        let port = crate::project::free_port()?;
         let server = Self {
             bin_dir,
             base,
@@ -285,11 +285,6 @@ fn server_settings(port: u16) -> String {
 
 fn path_arg(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-pub fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn running_as_root() -> anyhow::Result<bool> {

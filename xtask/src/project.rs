@@ -1,6 +1,12 @@
-//! Where things are: the repository root and the build output folder.
+//! Where things are: the repository root, the build output folder, the chart, the image
+//! build context; and the one line a task prints per step.
 
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// The chart, relative to the repository root.
+pub const CHART: &str = "charts/api-platform";
 
 /// The repository root, whatever folder `cargo xtask` was started from. `XTASK_ROOT`
 /// points xtask at another copy of the repository (the deploy tests use a scratch copy
@@ -23,17 +29,31 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
+/// Where the image's files are staged: `target/image/` of the repository, the path the
+/// Dockerfile copies from, even when cargo's target folder is elsewhere.
+pub fn image_context() -> PathBuf {
+    root().join("target").join("image")
+}
+
+pub fn chart_dir() -> PathBuf {
+    root().join(CHART)
+}
+
+/// A path relative to the repository root, for messages.
+pub fn display_path(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// A port nothing listens on right now, on loopback.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
 /// Prints a step heading, plainly so CI logs stay readable.
 pub fn step(message: &str) {
     eprintln!("==> {message}");
-}
-
-/// Records Ctrl-C (and SIGTERM) instead of dying, so tasks can stop what they started.
-/// Child processes in the same process group get the signal too and wind down themselves.
-pub fn trap_interrupts() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let seen = flag.clone();
-    // Failing to install (already installed) leaves the default behaviour, which is fine.
-    let _ = ctrlc::set_handler(move || seen.store(true, std::sync::atomic::Ordering::SeqCst));
-    flag
 }

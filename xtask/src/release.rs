@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::deploy::{self, Failure, preflight};
-use crate::helm::{Helm, Target, previous_good_revision};
+use crate::helm::{Helm, Target};
 use crate::kubectl::{Kubectl, Scope, release_selector};
 use crate::overlay::{self, Overlay};
 use crate::tools::Tools;
@@ -59,17 +59,19 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<()> {
         .history(&target)
         .map_err(anyhow::Error::new)?;
     let latest = history.last();
-    let deployments = Kubectl::new(tools.kubectl.clone()).get_json(
-        &Scope {
-            context: &settings.kube_context,
-            namespace: &settings.namespace,
-        },
-        &[
-            "deployments",
-            "-l",
-            &release_selector(&settings.release, Some("api")),
-        ],
-    )?;
+    let deployments = Kubectl::new(tools.kubectl.clone())
+        .get_json(
+            &Scope {
+                context: &settings.kube_context,
+                namespace: &settings.namespace,
+            },
+            &[
+                "deployments",
+                "-l",
+                &release_selector(&settings.release, Some("api")),
+            ],
+        )
+        .map_err(anyhow::Error::new)?;
     let (images, ready, desired) = deployment_summary(&deployments);
     let status = Status {
         env: overlay.env.clone(),
@@ -130,9 +132,15 @@ fn deployment_summary(deployments: &Value) -> (Vec<String>, u64, u64) {
 }
 
 pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
+    let interrupt = crate::interrupt::Interrupt::trap();
     let (overlay, tools) = load(&args.env)?;
     let settings = &overlay.settings;
-    let current_context = Kubectl::new(tools.kubectl.clone()).current_context()?;
+    let kubectl = Kubectl::new(tools.kubectl.clone());
+    let scope = Scope {
+        context: &settings.kube_context,
+        namespace: &settings.namespace,
+    };
+    let current_context = kubectl.current_context()?;
     if let Some(refusal) =
         preflight::context_refusal(&overlay.env, &current_context, &settings.kube_context)
     {
@@ -151,7 +159,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
     let revision = match args.revision {
         Some(revision) if history.iter().any(|r| r.revision == revision) => revision,
         Some(revision) => return Err(Failure::Preflight(vec![format!("revision {revision} is not in the release history (see `helm history {} -n {}`)", settings.release, settings.namespace)]).into()),
-        None => previous_good_revision(&history, current.revision).ok_or_else(|| {
+        None => deploy::default_rollback_target(&kubectl, &scope, &settings.release, &history, current.revision).ok_or_else(|| {
             Failure::Preflight(vec![format!(
                 "no earlier live revision to return to (the release has only revision {}, {}); remove it with `helm uninstall {} -n {} --kube-context {}`",
                 current.revision, current.status, settings.release, settings.namespace, settings.kube_context
@@ -165,6 +173,7 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
             "Roll {} back from revision {} to {revision}",
             settings.release, current.revision
         ),
+        &interrupt,
     );
     if let Some(refusal) =
         preflight::confirmation_refusal(&overlay.env, settings.protected, &confirmation)
@@ -176,8 +185,24 @@ pub fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
         "xtask: rolling {} back from revision {} ({}) to {revision}",
         settings.release, current.revision, current.status
     );
-    helm.rollback(&target, revision, &settings.timeouts.rollout, major)
-        .map_err(|err| Failure::Deploy(format!("helm rollback failed: {err}")))?;
+    let rolled = helm.rollback(&target, revision, &settings.timeouts.rollout, major);
+    // The new revision's verdict, so a later deploy knows whether it may return to it.
+    if let Some(newest) = helm
+        .history(&target)
+        .ok()
+        .and_then(|h| h.last().map(|r| r.revision))
+        && newest > current.revision
+        && let Err(err) =
+            deploy::mark_rollback(&kubectl, &scope, &settings.release, newest, rolled.is_ok())
+    {
+        eprintln!("xtask: could not record the verdict on revision {newest}: {err}");
+    }
+    rolled.map_err(|err| {
+        Failure::Deploy(format!(
+            "helm rollback failed: {err}; to retry by hand: {}",
+            Helm::rollback_by_hand(&target, revision, major)
+        ))
+    })?;
     eprintln!(
         "xtask: {} is back at revision {revision}'s configuration (as a new revision)",
         overlay.env

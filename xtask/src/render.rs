@@ -2,7 +2,7 @@
 //! (strict: an undefined variable is an error naming the file and line), then the full
 //! manifests through `helm template`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
@@ -11,8 +11,6 @@ use crate::helm::{Helm, Release};
 use crate::overlay::{self, Overlay};
 use crate::project;
 use crate::tools::Tools;
-
-pub const CHART: &str = "charts/api-platform";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -70,17 +68,17 @@ pub fn render(
     out_dir: Option<PathBuf>,
 ) -> anyhow::Result<Rendered> {
     let overlay = overlay::load(&overlay::overlays_dir(), env)?;
-    let git_revision = git_revision().unwrap_or_else(|_| "unknown".to_owned());
+    let git_revision = crate::git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let image_tag = match tag {
         Some(tag) => tag,
-        None if git_revision != "unknown" => short(&git_revision),
+        None if git_revision != "unknown" => crate::git::short(&git_revision),
         None => bail!("no git revision to tag the image with; pass --tag"),
     };
     let vars = vars_for(&overlay, image_tag, digest, git_revision);
     let template_path = overlay.values_template();
     let source = std::fs::read_to_string(&template_path)
         .with_context(|| format!("reading {}", template_path.display()))?;
-    let shown = display_path(&template_path);
+    let shown = project::display_path(&template_path);
     let values = render_values(&source, &shown, &vars)?;
 
     let out_dir = out_dir.unwrap_or_else(|| project::target_dir().join("deploy").join(env));
@@ -89,7 +87,7 @@ pub fn render(
     std::fs::write(&values_path, &values)
         .with_context(|| format!("writing {}", values_path.display()))?;
 
-    let chart = project::root().join(CHART);
+    let chart = project::chart_dir();
     let manifests = Helm::new(tools.helm.clone()).template(&Release {
         name: &overlay.settings.release,
         namespace: &overlay.settings.namespace,
@@ -161,48 +159,6 @@ fn template_error(name: &str, err: &minijinja::Error) -> anyhow::Error {
     anyhow::anyhow!("{name}{line}: {}{detail}", err.kind())
 }
 
-/// The full git revision of HEAD, with `-dirty` when the tree has uncommitted changes.
-pub fn git_revision() -> anyhow::Result<String> {
-    let root = project::root();
-    let output = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(&root)
-        .output()
-        .context("running git")?;
-    if !output.status.success() {
-        bail!("git rev-parse HEAD failed");
-    }
-    let revision = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(&root)
-        .output()
-        .map(|out| !out.stdout.is_empty())
-        .unwrap_or(false);
-    Ok(if dirty {
-        format!("{revision}-dirty")
-    } else {
-        revision
-    })
-}
-
-/// The first 12 characters of a revision, keeping a `-dirty` mark.
-pub fn short(revision: &str) -> String {
-    let (clean, dirty) = match revision.strip_suffix("-dirty") {
-        Some(clean) => (clean, "-dirty"),
-        None => (revision, ""),
-    };
-    format!("{}{dirty}", &clean[..clean.len().min(12)])
-}
-
-/// A path relative to the repository root, for messages.
-pub fn display_path(path: &Path) -> String {
-    path.strip_prefix(project::root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,11 +226,5 @@ mod tests {
                 .to_string()
                 .contains("invalid YAML")
         );
-    }
-
-    #[test]
-    fn short_revisions_keep_the_dirty_mark() {
-        assert_eq!(short("0123456789abcdef0123"), "0123456789ab");
-        assert_eq!(short("0123456789abcdef-dirty"), "0123456789ab-dirty");
     }
 }

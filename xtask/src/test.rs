@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let interrupted = project::trap_interrupts();
+    let interrupted = crate::interrupt::Interrupt::trap();
     let sh = Shell::new()?;
     sh.change_dir(project::root());
     if !args.no_lint {
@@ -89,7 +89,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         std::fs::write(path, report).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("xtask: JUnit report {}", path.display());
     }
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+    if interrupted.happened() {
         anyhow::bail!("interrupted");
     }
     if !result? {

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let interrupted = project::trap_interrupts();
+    let interrupted = crate::interrupt::Interrupt::trap();
     let sh = Shell::new()?;
     sh.change_dir(project::root());
 
@@ -70,14 +69,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         if let Some(status) = server.try_wait()? {
             break status;
         }
-        if interrupted.load(Ordering::SeqCst) {
+        if interrupted.happened() {
             break stop(&mut server);
         }
         sleep(Duration::from_millis(200));
     };
     project::step("stopping");
     drop(database);
-    if interrupted.load(Ordering::SeqCst) || status.success() {
+    if interrupted.happened() || status.success() {
         eprintln!("xtask: stopped");
         Ok(())
     } else {
@@ -88,7 +87,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 fn wait_until_ready(
     server: &mut Child,
     address: SocketAddr,
-    interrupted: &AtomicBool,
+    interrupted: &crate::interrupt::Interrupt,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -98,7 +97,7 @@ fn wait_until_ready(
                 address.port()
             );
         }
-        if interrupted.load(Ordering::SeqCst) {
+        if interrupted.happened() {
             bail!("interrupted");
         }
         if http_probe::get_status(address, "/readyz").is_ok_and(|status| status == 200) {

@@ -1,7 +1,11 @@
-//! Step 5 of a deploy: why a rollout failed, read from the cluster before anything is
-//! rolled back (a rollback deletes the failing pods, and their evidence with them).
+//! The diagnosis step: why a rollout failed, read from the cluster before anything is
+//! rolled back (a rollback deletes the failing pods, and their evidence with them). The
+//! reading of pods, events and Jobs is pure; `run` fetches, prints and reads the logs.
 
 use serde_json::Value;
+
+use super::report::Reporter;
+use crate::kubectl::{Kubectl, Scope};
 
 /// A container that is not running well, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,8 @@ pub struct ContainerProblem {
     pub restarts: u64,
     /// Whether an earlier instance crashed (its log is the interesting one).
     pub crashed_before: bool,
+    /// Whether it ever ran, so that it has a log to read.
+    pub started: bool,
 }
 
 /// One pod that is not ready.
@@ -65,17 +71,29 @@ pub fn pod_problems(pods: &Value) -> Vec<PodProblem> {
         .collect()
 }
 
+/// Waiting reasons of a container that has not run yet (so has no log).
+const NOT_STARTED: &[&str] = &[
+    "PodInitializing",
+    "ContainerCreating",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
 fn container_problem(pod: &str, status: &Value, init: bool) -> Option<ContainerProblem> {
     let container = status["name"].as_str()?.to_owned();
     let restarts = status["restartCount"].as_u64().unwrap_or(0);
     let last_terminated = &status["lastState"]["terminated"];
     let crashed_before = !last_terminated.is_null();
     let state = &status["state"];
+    let mut started = true;
     let (reason, message) = if let Some(waiting) = state.get("waiting") {
-        (
-            str_of(waiting, "reason", "Waiting"),
-            str_of(waiting, "message", ""),
-        )
+        let reason = str_of(waiting, "reason", "Waiting");
+        started = crashed_before || !NOT_STARTED.contains(&reason.as_str());
+        (reason, str_of(waiting, "message", ""))
     } else if let Some(terminated) = state.get("terminated") {
         if init && terminated["exitCode"] == 0 {
             return None;
@@ -85,12 +103,14 @@ fn container_problem(pod: &str, status: &Value, init: bool) -> Option<ContainerP
             str_of(terminated, "reason", "Terminated"),
             format!("exit code {code}"),
         )
-    } else if status["ready"] == true || init {
-        // A running init container is still waiting for something: say so only if it restarted.
-        if restarts == 0 || status["ready"] == true {
-            return None;
-        }
-        ("Running".to_owned(), String::new())
+    } else if status["ready"] == true {
+        return None;
+    } else if init {
+        // An init container still running holds up every container after it.
+        (
+            "running".to_owned(),
+            "has not finished; the containers after it wait for it".to_owned(),
+        )
     } else {
         (
             "not ready".to_owned(),
@@ -112,16 +132,21 @@ fn container_problem(pod: &str, status: &Value, init: bool) -> Option<ContainerP
         message,
         restarts,
         crashed_before,
+        started,
     })
 }
 
 /// A problem no amount of waiting fixes, worth failing the rollout on at once.
 pub fn fatal_reason(problems: &[PodProblem]) -> Option<String> {
+    // `ErrImagePull` alone is one failed attempt (the kubelet retries it, then backs
+    // off); these do not get better by themselves.
     const FATAL: &[&str] = &[
         "ImagePullBackOff",
-        "ErrImagePull",
+        "ErrImageNeverPull",
         "InvalidImageName",
         "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
     ];
     problems.iter().flat_map(|p| &p.containers).find_map(|c| {
         let fatal = FATAL.iter().any(|f| c.reason.starts_with(f))
@@ -140,7 +165,12 @@ pub fn warning_events(events: &Value, object: &str, limit: usize) -> Vec<String>
                 .or(e["eventTime"].as_str())
                 .unwrap_or("")
                 .to_owned();
-            let count = e["count"].as_u64().unwrap_or(1);
+            // core/v1 events count repeats in `count`; events written through
+            // events.k8s.io (the scheduler's) in `series.count`.
+            let count = e["count"]
+                .as_u64()
+                .or(e["series"]["count"].as_u64())
+                .unwrap_or(1);
             let times = if count > 1 {
                 format!(" (x{count})")
             } else {
@@ -209,6 +239,125 @@ pub fn newest_job(jobs: &Value) -> JobState {
         return JobState::Succeeded { name };
     }
     JobState::Running { name }
+}
+
+/// The container whose log explains a failed Job: in its newest failed pod, the init
+/// container that failed (say, waiting for the database), else the main one.
+pub fn failed_job_container(job_pods: &Value) -> Option<(String, String)> {
+    let pod = items(job_pods)
+        .filter(|p| p["status"]["phase"] == "Failed")
+        .max_by_key(|p| {
+            p["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })?;
+    let name = pod["metadata"]["name"].as_str()?.to_owned();
+    let failed = |key: &str| {
+        pod["status"][key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c["state"]["terminated"]["exitCode"]
+                    .as_i64()
+                    .is_some_and(|code| code != 0)
+            })
+    };
+    let container = failed("initContainerStatuses")
+        .or_else(|| failed("containerStatuses"))
+        .and_then(|c| c["name"].as_str())
+        .or_else(|| pod["spec"]["containers"][0]["name"].as_str())?
+        .to_owned();
+    Some((name, container))
+}
+
+/// Step: prints why pods are not ready (phase, reasons, warning events, log tails of the
+/// containers that ran) and, when the migration Job failed, the log of the container
+/// that failed it. Best effort: a read error is said, not fatal.
+pub fn run(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    pods: &Value,
+    job: &JobState,
+    job_pods: &Value,
+    reporter: &mut Reporter,
+) {
+    let events = kubectl.get_json(scope, &["events"]);
+    let events = match events {
+        Ok(events) => events,
+        Err(err) => {
+            reporter.line(&format!("could not read events for a diagnosis: {err}"));
+            Value::Null
+        }
+    };
+    let problems = pod_problems(pods);
+    if problems.is_empty() {
+        reporter.line("no pod of the new revision reports a problem");
+    }
+    for pod in &problems {
+        reporter.line(&format!("pod {} ({})", pod.pod, pod.phase));
+        for c in &pod.containers {
+            let kind = if c.init {
+                "init container"
+            } else {
+                "container"
+            };
+            let message = if c.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", c.message)
+            };
+            reporter.line(&format!(
+                "  {kind} {}: {}{message}, {} restarts",
+                c.container, c.reason, c.restarts
+            ));
+        }
+        for event in warning_events(&events, &pod.pod, 5) {
+            reporter.line(&format!("  event {event}"));
+        }
+        for c in pod.containers.iter().filter(|c| c.started) {
+            print_log(
+                kubectl,
+                scope,
+                &pod.pod,
+                &c.container,
+                20,
+                c.crashed_before,
+                reporter,
+            );
+        }
+    }
+    if let JobState::Failed { name, reason } = job {
+        reporter.line(&format!("migration Job {name} failed: {reason}"));
+        match failed_job_container(job_pods) {
+            Some((pod, container)) => {
+                print_log(kubectl, scope, &pod, &container, 30, false, reporter)
+            }
+            None => reporter.line("  (no failed pod of the Job is left to read a log from)"),
+        }
+    }
+}
+
+fn print_log(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    pod: &str,
+    container: &str,
+    tail: u32,
+    previous: bool,
+    reporter: &mut Reporter,
+) {
+    match kubectl.logs(scope, pod, container, tail, previous) {
+        Ok(log) if !log.trim().is_empty() => {
+            reporter.line(&format!("  last log lines of {container} in {pod}:"));
+            for line in log.lines() {
+                reporter.line(&format!("    | {line}"));
+            }
+        }
+        Ok(_) => {}
+        Err(err) => reporter.line(&format!("  (no log: {err})")),
+    }
 }
 
 fn items(list: &Value) -> impl Iterator<Item = &Value> {

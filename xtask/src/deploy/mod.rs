@@ -1,123 +1,54 @@
-//! `cargo xtask deploy <env>`: preflight, render, `helm upgrade --install`, watch the
-//! rollout, diagnose failures, smoke-test, roll back on failure, record what happened.
+//! `cargo xtask deploy <env>`: the steps in order, each in its own module with its
+//! effects, every decision a pure function there:
+//!
+//! 1. preflight: facts gathered, then judged (`preflight::decide`); the confirmation
+//! 2. lock: a Lease held for the whole deploy (`lock::judge`)
+//! 3. render: the overlay's values
+//! 4. helm upgrade: bounded and stoppable; did it store a revision (`upgrade::stored_revision`)
+//! 5. rollout: the new revision's pods and Job (`rollout::judge`)
+//! 6. diagnosis: pods, events and logs, read before anything is rolled back
+//! 7. smoke: the smoke suite over HTTP
+//! 8. rollback: to the newest revision known good, or nothing (`recovery::decide`)
+//! 9. record: target/deploy/<env>/
 //!
 //! helm is run without `--wait`/`--atomic`/`--rollback-on-failure`: xtask watches the
-//! rollout itself so that, when it fails, the failing pods' state, events and logs are
-//! read and printed *before* the rollback removes them.
+//! rollout itself so that, when it fails, the evidence is read before a rollback removes
+//! it. Ctrl-C never triggers a rollback: before the upgrade nothing is applied; during
+//! it helm is stopped; after it the applied revision is left as it is, and said.
 
+mod args;
 mod diagnosis;
-pub mod image;
+mod drift;
+mod lock;
 pub mod preflight;
+mod prompt;
 mod record;
-
-pub use record::now;
+mod recovery;
 mod report;
 mod rollout;
+mod smoke;
+mod step;
+mod upgrade;
+mod verdict;
 
-use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use self::diagnosis::JobState;
-use self::preflight::{Confirmation, Facts, Request, Verdict};
+pub use self::args::{Args, Failure, Output};
+use self::preflight::{Facts, NamespaceState, Request, Verdict};
+pub use self::prompt::confirm;
 use self::record::{DeployRecord, StepRecord};
+use self::recovery::Recovery;
 use self::report::Reporter;
-use crate::helm::{Helm, HelmMajor, Release, Target, previous_good_revision};
-use crate::kubectl::{Kubectl, Scope, release_selector};
-use crate::overlay::{self, FailedInstall, Overlay};
+use self::rollout::Watched;
+use self::step::Step;
+use self::upgrade::Upgraded;
+use crate::container_engine::Engine;
+use crate::helm::{Helm, HelmMajor, Release, Target, UpgradeOptions};
+use crate::interrupt::Interrupt;
+use crate::kubectl::{Kubectl, Scope};
+use crate::overlay::{self, Overlay};
 use crate::tools::Tools;
-use crate::{project, render};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Environment: a folder under overlays/ (dev, staging, prod).
-    pub env: String,
-    /// Image tag to deploy [default: the git revision of HEAD; protected environments need it].
-    #[arg(long, conflicts_with = "build")]
-    pub tag: Option<String>,
-    /// Build and push the image first (`cargo xtask build --push` to the overlay's
-    /// repository), then deploy it by digest.
-    #[arg(long)]
-    pub build: bool,
-    /// With --build: package this already built static api binary instead of compiling.
-    #[arg(long, requires = "build")]
-    pub binary: Option<std::path::PathBuf>,
-    /// Image digest (sha256:...); deployed by digest when given.
-    #[arg(long, default_value = "")]
-    pub digest: String,
-    /// Check and render, then `helm upgrade --install --dry-run`: nothing in the cluster changes.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Confirm a protected environment without the typed prompt (for CI).
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// How long the rollout may take, e.g. 5m [default: the overlay's timeouts.rollout].
-    #[arg(long)]
-    pub timeout: Option<String>,
-    /// Container engine for the image check [default: podman or docker, whichever is present].
-    #[arg(long)]
-    pub engine: Option<String>,
-    /// `json` prints the deploy record on stdout at the end (progress stays on stderr).
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// How often to poll the rollout.
-    #[arg(long, default_value = "2s", value_parser = parse_interval, hide = true)]
-    pub poll_interval: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
-
-/// How a deploy ended badly; each kind has its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    #[error("refused before changing anything:\n  - {}", .0.join("\n  - "))]
-    Preflight(Vec<String>),
-    #[error("deploy failed: {0}")]
-    Deploy(String),
-    #[error("smoke tests failed: {0}")]
-    Smoke(String),
-    #[error("interrupted: {0}")]
-    Interrupted(String),
-}
-
-impl Failure {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Preflight(_) => 3,
-            Self::Deploy(_) => 4,
-            Self::Smoke(_) => 5,
-            Self::Interrupted(_) => 130,
-        }
-    }
-
-    fn outcome(&self) -> &'static str {
-        match self {
-            Self::Preflight(_) => "preflight_refused",
-            Self::Deploy(_) => "deploy_failed",
-            Self::Smoke(_) => "smoke_failed",
-            Self::Interrupted(_) => "interrupted",
-        }
-    }
-}
-
-fn parse_interval(text: &str) -> Result<Duration, String> {
-    match text.strip_suffix("ms") {
-        Some(ms) => ms
-            .parse()
-            .map(Duration::from_millis)
-            .map_err(|e| e.to_string()),
-        None => overlay::parse_timeout(text)
-            .map(Duration::from_secs)
-            .map_err(|e| e.to_string()),
-    }
-}
+use crate::{git, project, render, timestamp};
 
 /// Everything one deploy run works with.
 struct Deploy<'a> {
@@ -128,16 +59,16 @@ struct Deploy<'a> {
     kubectl: Kubectl,
     reporter: Reporter,
     record: DeployRecord,
-    interrupted: Arc<AtomicBool>,
-    helm_major: HelmMajor,
+    interrupt: Interrupt,
+    major: HelmMajor,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let interrupted = project::trap_interrupts();
+    let interrupt = Interrupt::trap();
     let overlay = overlay::load(&overlay::overlays_dir(), &args.env)
         .map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;
     let tools = Tools::ensure().map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;
-    let git_revision = render::git_revision().unwrap_or_else(|_| "unknown".to_owned());
+    let git_revision = git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let (tag, digest) = if args.build {
         let built = build_first(args, &overlay, &tools)?;
         (built.tag, built.digest.unwrap_or_default())
@@ -145,7 +76,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         (
             args.tag
                 .clone()
-                .unwrap_or_else(|| render::short(&git_revision)),
+                .unwrap_or_else(|| git::short(&git_revision)),
             args.digest.clone(),
         )
     };
@@ -160,7 +91,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         image_digest: digest.clone(),
         git_revision,
         who: record::who(),
-        started_at: record::now(),
+        started_at: timestamp::now(),
         finished_at: String::new(),
         dry_run: args.dry_run,
         outcome: "running".to_owned(),
@@ -176,8 +107,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         overlay,
         reporter: Reporter::new(),
         record,
-        interrupted,
-        helm_major: HelmMajor::V4,
+        interrupt,
+        major: HelmMajor::V4,
     };
     let result = deploy.execute(&tag, &digest, &image);
     deploy.finish(result)
@@ -207,7 +138,7 @@ fn build_first(
         allow_dirty: false,
         binary: args.binary.clone(),
     })
-    .map_err(|err| Failure::Preflight(vec![format!("building the image failed: {err:#}")]))
+    .map_err(|err| Failure::Build(format!("{err:#}")))
 }
 
 impl Deploy<'_> {
@@ -218,17 +149,21 @@ impl Deploy<'_> {
             namespace: &settings.namespace,
             context: &settings.kube_context,
         };
+        let scope = Scope {
+            context: &settings.kube_context,
+            namespace: &settings.namespace,
+        };
 
         self.reporter.step(
-            1,
+            Step::Preflight,
             &format!(
-                "preflight: {} -> {} ({}/{})",
-                image, settings.kube_context, settings.namespace, settings.release
+                "preflight: {image} -> {} ({}/{})",
+                settings.kube_context, settings.namespace, settings.release
             ),
         );
         let started = Instant::now();
-        let facts = self.gather_facts(image, &target)?;
-        self.helm_major = facts.helm_major;
+        let facts = self.gather_facts(image, &target, &scope)?;
+        self.major = facts.helm_major;
         let request = Request {
             env: &self.overlay.env,
             settings: &settings,
@@ -238,7 +173,7 @@ impl Deploy<'_> {
         };
         match preflight::decide(&request, &facts) {
             Verdict::Refuse(reasons) => {
-                self.record_step("preflight", started, "refused");
+                self.record_step(Step::Preflight, started, "refused");
                 return Err(Failure::Preflight(reasons));
             }
             Verdict::Go { warnings } => {
@@ -247,24 +182,91 @@ impl Deploy<'_> {
                 }
             }
         }
+        self.stop_if_interrupted(Step::Preflight)?;
         if !self.args.dry_run {
-            let confirmation = confirm(&self.overlay, self.args.yes, &format!("Deploy {image}"));
+            let confirmation = confirm(
+                &self.overlay,
+                self.args.yes,
+                &format!("Deploy {image}"),
+                &self.interrupt,
+            );
+            if confirmation == preflight::Confirmation::Abandoned {
+                self.record_step(Step::Preflight, started, "interrupted");
+                return Err(Failure::Interrupted(
+                    "abandoned at the confirmation prompt; nothing was applied".to_owned(),
+                ));
+            }
             if let Some(refusal) = preflight::confirmation_refusal(
                 &self.overlay.env,
                 settings.protected,
                 &confirmation,
             ) {
-                self.record_step("preflight", started, "refused");
+                self.record_step(Step::Preflight, started, "refused");
                 return Err(Failure::Preflight(vec![refusal]));
+            }
+            if facts.namespace == NamespaceState::Missing && settings.create_namespace {
+                self.kubectl.create_namespace(&scope).map_err(|e| {
+                    Failure::Preflight(vec![format!(
+                        "creating namespace {}: {e}",
+                        settings.namespace
+                    )])
+                })?;
+                self.reporter
+                    .line(&format!("created namespace {}", settings.namespace));
             }
         }
         self.reporter.line(&format!(
             "ok: context {}, helm {:?}",
             facts.current_context, facts.helm_major
         ));
-        self.record_step("preflight", started, "ok");
+        self.record_step(Step::Preflight, started, "ok");
 
-        self.reporter.step(2, "render values");
+        let _lock = if self.args.dry_run {
+            None
+        } else {
+            self.reporter.step(
+                Step::Lock,
+                &format!(
+                    "lock: lease {} in {}",
+                    lock::lease_name(&settings.release),
+                    settings.namespace
+                ),
+            );
+            let started = Instant::now();
+            let holder = format!(
+                "deploy {} by {} on {} (git {})",
+                self.overlay.env,
+                self.record.who,
+                record::host(),
+                git::short(&self.record.git_revision)
+            );
+            let request = lock::Request {
+                release: &settings.release,
+                holder: &holder,
+                wait: self.args.lock_wait,
+                break_lock: self.args.break_lock,
+            };
+            let taken = lock::acquire(
+                &self.kubectl,
+                &scope,
+                &request,
+                &self.interrupt,
+                &mut self.reporter,
+            );
+            match taken {
+                Ok(lock) => {
+                    self.record_step(Step::Lock, started, "ok");
+                    Some(lock)
+                }
+                Err(reason) => {
+                    self.record_step(Step::Lock, started, "refused");
+                    self.stop_if_interrupted(Step::Lock)?;
+                    return Err(Failure::Preflight(vec![reason]));
+                }
+            }
+        };
+
+        self.reporter.step(Step::Render, "render values");
         let started = Instant::now();
         let rendered = render::render(
             &self.tools,
@@ -274,9 +276,9 @@ impl Deploy<'_> {
             None,
         )
         .map_err(|err| Failure::Preflight(vec![format!("{err:#}")]))?;
-        self.reporter.line(&render::display_path(&rendered.values));
-        self.record_step("render", started, "ok");
-        let chart = project::root().join(render::CHART);
+        self.reporter.line(&project::display_path(&rendered.values));
+        self.record_step(Step::Render, started, "ok");
+        let chart = project::chart_dir();
         let release = Release {
             name: &settings.release,
             namespace: &settings.namespace,
@@ -285,401 +287,389 @@ impl Deploy<'_> {
         };
 
         if self.args.dry_run {
-            self.reporter
-                .step(3, "helm upgrade --install --dry-run (nothing changes)");
-            let started = Instant::now();
-            let output = match facts.history {
-                Ok(_) => self
-                    .helm
-                    .upgrade_dry_run(&release, &settings.kube_context)
-                    .map_err(|e| e.to_string()),
-                Err(_) => self
-                    .helm
-                    .install_dry_run_offline(&release)
-                    .map_err(|e| format!("{e:#}")),
-            };
-            let output = output.map_err(|err| {
-                self.record_step("dry-run", started, "failed");
-                Failure::Deploy(err)
-            })?;
-            let objects = output.matches("\nkind: ").count();
-            self.reporter.line(&format!(
-                "dry run ok: {objects} objects rendered; nothing was applied"
-            ));
-            self.record_step("dry-run", started, "ok");
-            return Ok(());
+            return self.dry_run(&release, &settings.kube_context, facts.history.is_ok());
         }
+        self.stop_if_interrupted(Step::Render)?;
 
+        let before = facts.history.unwrap_or_default();
         self.reporter.step(
-            3,
+            Step::Upgrade,
             &format!(
                 "helm upgrade --install {} (timeout {})",
                 settings.release, settings.timeouts.deploy
             ),
         );
+        if self.major == HelmMajor::V4 {
+            self.say_what_is_taken_back(&scope, &rendered.manifests);
+        }
         let started = Instant::now();
-        let applied =
-            self.helm
-                .upgrade_install(&release, &settings.kube_context, &settings.timeouts.deploy);
-        let revision = self.current_revision(&target);
-        self.record.revision = revision;
-        if let Err(err) = applied {
-            self.record_step("helm upgrade", started, "failed");
-            self.reporter.line(&format!("helm failed: {err}"));
-            self.diagnose(&target);
-            self.recover(&target, revision);
-            return Err(Failure::Deploy(format!(
-                "helm upgrade --install failed: {err}"
-            )));
+        let options = UpgradeOptions {
+            major: self.major,
+            create_namespace: settings.create_namespace,
+            labels: vec![(
+                verdict::LABEL.to_owned(),
+                verdict::Verdict::Pending.as_str().to_owned(),
+            )],
+            timeout: settings.timeouts.deploy.clone(),
+        };
+        let deadline =
+            Duration::from_secs(overlay::parse_timeout(&settings.timeouts.deploy).unwrap_or(600));
+        let upgraded = upgrade::run(
+            &self.helm,
+            &release,
+            &target,
+            &options,
+            deadline,
+            &self.interrupt,
+        );
+        let after = self.helm.history(&target);
+        let stored = after
+            .as_ref()
+            .ok()
+            .and_then(|after| upgrade::stored_revision(&before, after));
+        self.record.revision = stored;
+        let failure = match upgraded {
+            Upgraded::Applied => None,
+            Upgraded::Interrupted(said) => {
+                self.record_step(Step::Upgrade, started, "interrupted");
+                self.say(&said);
+                let state = match stored {
+                    Some(revision) => format!(
+                        "helm had stored revision {revision}, left as helm left it; check it with `cargo xtask status {}`",
+                        self.overlay.env
+                    ),
+                    None => "nothing was applied".to_owned(),
+                };
+                return Err(Failure::Interrupted(format!(
+                    "stopped helm upgrade; {state}"
+                )));
+            }
+            Upgraded::TimedOut(said) => Some(format!(
+                "helm upgrade did not finish within {}; stopped it{}",
+                settings.timeouts.deploy,
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            )),
+            Upgraded::Failed(message) => Some(format!("helm upgrade --install failed: {message}")),
+        };
+        if let Some(reason) = failure {
+            self.record_step(Step::Upgrade, started, "failed");
+            self.reporter.line(&reason);
+            if after.is_err() {
+                self.reporter.line("could not read the release history after the failure; check it with `helm history` before deploying again");
+                self.record.recovery =
+                    Some("none: the release history could not be read".to_owned());
+                return Err(Failure::Deploy(reason));
+            }
+            if stored.is_none() {
+                self.reporter
+                    .line("helm stored no new revision: nothing changed, nothing to undo");
+            } else {
+                self.mark(&scope, stored, verdict::Verdict::Failed);
+                if let Ok(reading) = rollout::read(&self.kubectl, &scope, &settings.release) {
+                    self.diagnose(&scope, &reading);
+                }
+            }
+            self.recover(&target, &scope, stored);
+            return Err(Failure::Deploy(reason));
         }
         self.reporter.line(&format!(
             "applied as revision {}",
-            revision.map_or("?".to_owned(), |r| r.to_string())
+            stored.map_or("?".to_owned(), |r| r.to_string())
         ));
-        self.record_step("helm upgrade", started, "ok");
+        self.record_step(Step::Upgrade, started, "ok");
 
-        self.reporter.step(4, "rollout");
+        self.reporter.step(Step::Rollout, "rollout");
         let started = Instant::now();
-        if let Err(reason) = self.watch_rollout(&target) {
-            self.record_step("rollout", started, "failed");
-            if self.interrupted.load(Ordering::SeqCst) {
-                return Err(Failure::Interrupted(format!(
-                    "stopped watching; revision {} stays applied and its rollout goes on in the cluster. Check it with `cargo xtask status {}`",
-                    revision.map_or("?".to_owned(), |r| r.to_string()),
-                    self.overlay.env
+        let timeout = self.args.timeout.unwrap_or_else(|| {
+            Duration::from_secs(overlay::parse_timeout(&settings.timeouts.rollout).unwrap_or(300))
+        });
+        let (watched, reading) = rollout::watch(
+            &self.kubectl,
+            &scope,
+            &settings.release,
+            timeout,
+            self.args.poll_interval,
+            &self.interrupt,
+            &mut self.reporter,
+        );
+        match watched {
+            Watched::Done => self.record_step(Step::Rollout, started, "ok"),
+            Watched::Interrupted => {
+                self.record_step(Step::Rollout, started, "interrupted");
+                return Err(Failure::Interrupted(
+                    self.stays_applied("stopped watching", stored),
+                ));
+            }
+            Watched::CannotSee(message) => {
+                self.record_step(Step::Rollout, started, "failed");
+                self.record.recovery =
+                    Some("none: the rollout could not be seen, so it was not judged".to_owned());
+                return Err(Failure::Deploy(format!(
+                    "cannot watch the rollout: {message}; {}",
+                    self.stays_applied("not judged and not rolled back", stored)
                 )));
             }
-            self.reporter.step(5, &format!("diagnosis: {reason}"));
-            self.diagnose(&target);
-            self.reporter.step(7, "roll back");
-            self.recover(&target, revision);
-            return Err(Failure::Deploy(reason));
+            Watched::Failed(reason) => {
+                self.record_step(Step::Rollout, started, "failed");
+                self.mark(&scope, stored, verdict::Verdict::Failed);
+                self.reporter
+                    .step(Step::Diagnosis, &format!("diagnosis: {reason}"));
+                match reading {
+                    Some(reading) => self.diagnose(&scope, &reading),
+                    None => self.reporter.line("no reading of the rollout to diagnose"),
+                }
+                self.reporter.step(Step::Rollback, "roll back");
+                self.recover(&target, &scope, stored);
+                return Err(Failure::Deploy(reason));
+            }
         }
-        self.record_step("rollout", started, "ok");
 
-        self.reporter.step(6, "smoke tests");
+        self.reporter.step(Step::Smoke, "smoke tests");
         let started = Instant::now();
-        if let Err(reason) = self.smoke(&target, &rendered.values) {
-            self.record_step("smoke", started, "failed");
-            self.reporter.step(7, "roll back");
-            self.recover(&target, revision);
+        let smoked = smoke::run(
+            &self.kubectl,
+            &scope,
+            &settings,
+            &rendered.values,
+            &mut self.reporter,
+        );
+        if self.interrupt.happened() {
+            self.record_step(Step::Smoke, started, "interrupted");
+            return Err(Failure::Interrupted(
+                self.stays_applied("stopped the smoke tests", stored),
+            ));
+        }
+        if let Err(reason) = smoked {
+            self.record_step(Step::Smoke, started, "failed");
+            self.mark(&scope, stored, verdict::Verdict::Failed);
+            self.reporter.step(Step::Rollback, "roll back");
+            self.recover(&target, &scope, stored);
             return Err(Failure::Smoke(reason));
         }
-        self.record_step("smoke", started, "ok");
+        self.record_step(Step::Smoke, started, "ok");
+        self.mark(&scope, stored, verdict::Verdict::Verified);
         Ok(())
     }
 
-    fn gather_facts(&mut self, image: &str, target: &Target) -> Result<Facts, Failure> {
+    fn dry_run(
+        &mut self,
+        release: &Release,
+        context: &str,
+        reachable: bool,
+    ) -> Result<(), Failure> {
+        self.reporter.step(
+            Step::Upgrade,
+            "helm upgrade --install --dry-run (nothing changes)",
+        );
+        let started = Instant::now();
+        let output = if reachable {
+            self.helm
+                .upgrade_dry_run(release, context)
+                .map_err(|e| e.to_string())
+        } else {
+            self.helm
+                .install_dry_run_offline(release)
+                .map_err(|e| format!("{e:#}"))
+        };
+        let output = output.map_err(|err| {
+            self.record_step(Step::Upgrade, started, "failed");
+            Failure::Deploy(err)
+        })?;
+        let objects = output.matches("\nkind: ").count();
+        self.reporter.line(&format!(
+            "dry run ok: {objects} objects rendered; nothing was applied"
+        ));
+        self.reporter.line(
+            "not checked by a dry run: server-side apply conflicts, admission webhooks, RBAC and quotas (helm stops before applying anything)",
+        );
+        self.record_step(Step::Upgrade, started, "ok");
+        Ok(())
+    }
+
+    fn gather_facts(
+        &mut self,
+        image: &str,
+        target: &Target,
+        scope: &Scope,
+    ) -> Result<Facts, Failure> {
         let preflight_error = |err: anyhow::Error| Failure::Preflight(vec![format!("{err:#}")]);
         let helm_major = self.helm.major_version().map_err(preflight_error)?;
         let current_context = self.kubectl.current_context().map_err(preflight_error)?;
         // Ask the cluster only when it is the right one.
-        let history = if current_context == target.context {
+        let right = current_context == target.context;
+        let history = if right {
             self.helm.history(target).map_err(|err| err.to_string())
         } else {
             Ok(vec![])
         };
-        let engine = image::engine(self.args.engine.as_deref());
+        let verdicts = if right && history.is_ok() {
+            verdict::read(&self.kubectl, scope, target.release).unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        let namespace = if !right {
+            NamespaceState::Exists
+        } else if let Err(reason) = &history {
+            NamespaceState::Unknown(reason.clone())
+        } else {
+            match self.kubectl.namespace_exists(scope) {
+                Ok(true) => NamespaceState::Exists,
+                Ok(false) => NamespaceState::Missing,
+                Err(err) => NamespaceState::Unknown(err.message),
+            }
+        };
+        let image = match Engine::find(self.args.engine.as_deref()) {
+            Some(engine) => engine.image_check(image),
+            None => crate::container_engine::ImageCheck::Unknown(
+                "neither podman nor docker is installed".into(),
+            ),
+        };
         Ok(Facts {
             current_context,
             helm_major,
             history,
-            git_dirty: git_dirty(),
-            image: image::check(engine.as_deref(), image),
+            verdicts,
+            namespace,
+            git_dirty: git::is_dirty(),
+            image,
         })
     }
 
-    fn current_revision(&self, target: &Target) -> Option<u32> {
-        self.helm.history(target).ok()?.last().map(|r| r.revision)
-    }
-
-    fn scope<'s>(&self, target: &Target<'s>) -> Scope<'s> {
-        Scope {
-            context: target.context,
-            namespace: target.namespace,
+    /// Before anything is applied, a Ctrl-C ends the deploy with nothing changed.
+    fn stop_if_interrupted(&self, during: Step) -> Result<(), Failure> {
+        if self.interrupt.happened() && !during.may_have_applied() {
+            return Err(Failure::Interrupted(format!(
+                "during {}: nothing was applied",
+                during.name()
+            )));
         }
+        Ok(())
     }
 
-    /// Polls the api Deployment, the migration Job and the pods until the rollout
-    /// completes, fails for good, or times out. Errors carry a one-line reason.
-    fn watch_rollout(&mut self, target: &Target) -> Result<(), String> {
-        let timeout_text = self
-            .args
-            .timeout
-            .clone()
-            .unwrap_or_else(|| self.overlay.settings.timeouts.rollout.clone());
-        let timeout = Duration::from_secs(
-            overlay::parse_timeout(&timeout_text)
-                .map_err(|e| format!("--timeout {timeout_text:?}: {e}"))?,
-        );
-        let scope = self.scope(target);
-        let instance = release_selector(target.release, None);
-        let api = release_selector(target.release, Some("api"));
-        let migrate = release_selector(target.release, Some("migrate"));
-        let started = Instant::now();
-        loop {
-            if self.interrupted.load(Ordering::SeqCst) {
-                return Err("interrupted".into());
-            }
-            let elapsed = started.elapsed().as_secs();
-            let read = self
-                .kubectl
-                .get_json(&scope, &["deployments", "-l", &api])
-                .and_then(|d| Ok((d, self.kubectl.get_json(&scope, &["jobs", "-l", &migrate])?)))
-                .and_then(|(d, j)| {
-                    Ok((
-                        d,
-                        j,
-                        self.kubectl.get_json(&scope, &["pods", "-l", &instance])?,
-                    ))
-                });
-            match read {
-                Ok((deployments, jobs, pods)) => {
-                    if self.evaluate(&deployments, &jobs, &pods, elapsed)? {
-                        return Ok(());
-                    }
+    /// Names the fields other field managers set that this upgrade takes back.
+    fn say_what_is_taken_back(&mut self, scope: &Scope, manifests: &std::path::Path) {
+        let Ok(manifests) = std::fs::read_to_string(manifests) else {
+            return;
+        };
+        match drift::read_live(&self.kubectl, scope, &self.overlay.settings.release) {
+            Ok(live) => {
+                for line in drift::taken_back(&manifests, &live) {
+                    self.reporter.line(&line);
                 }
-                // A blip talking to the API server is not a failed rollout: keep watching.
-                Err(err) => self
-                    .reporter
-                    .progress(format!("cannot read the rollout: {err:#} ({elapsed}s)")),
             }
-            if started.elapsed() >= timeout {
-                return Err(format!(
-                    "the rollout did not complete within {timeout_text}"
-                ));
-            }
-            std::thread::sleep(self.args.poll_interval);
+            Err(err) => self.reporter.line(&format!(
+                "could not read the live objects' field managers: {err}"
+            )),
         }
     }
 
-    /// `Ok(true)` when done, `Ok(false)` to keep waiting, `Err` on a failure no wait fixes.
-    fn evaluate(
-        &mut self,
-        deployments: &Value,
-        jobs: &Value,
-        pods: &Value,
-        elapsed: u64,
-    ) -> Result<bool, String> {
-        let job = diagnosis::newest_job(jobs);
-        if let JobState::Failed { name, reason } = &job {
-            return Err(format!("the migration Job {name} failed ({reason})"));
+    fn stays_applied(&self, what: &str, revision: Option<u32>) -> String {
+        format!(
+            "{what}; revision {} stays applied and its rollout goes on in the cluster. Check it with `cargo xtask status {env}`; roll back with `cargo xtask rollback {env}`",
+            revision.map_or("?".to_owned(), |r| r.to_string()),
+            env = self.overlay.env
+        )
+    }
+
+    fn say(&mut self, text: &str) {
+        if !text.trim().is_empty() {
+            self.reporter.line(text.trim());
         }
-        let Some(state) = rollout::rollout_state(deployments) else {
-            self.reporter.progress(format!(
-                "waiting for the api Deployment to appear ({elapsed}s)"
-            ));
-            return Ok(false);
-        };
-        if state.deadline_exceeded {
-            return Err(format!(
-                "Kubernetes reports ProgressDeadlineExceeded ({})",
-                state.summary()
-            ));
-        }
-        if let Some(fatal) = diagnosis::fatal_reason(&diagnosis::pod_problems(pods)) {
-            return Err(fatal);
-        }
-        let migration = match &job {
-            JobState::Running { name } => format!(", migration {name} running"),
-            JobState::Succeeded { name } => format!(", migration {name} done"),
-            _ => String::new(),
-        };
-        self.reporter
-            .progress(format!("{}{migration} ({elapsed}s)", state.summary()));
-        let migrations_done = !matches!(job, JobState::Running { .. });
-        if state.complete() && migrations_done {
+    }
+
+    /// Records xtask's verdict on `revision` in Helm's release record.
+    fn mark(&mut self, scope: &Scope, revision: Option<u32>, verdict: verdict::Verdict) {
+        let Some(revision) = revision else { return };
+        if let Err(err) = verdict::write(
+            &self.kubectl,
+            scope,
+            &self.overlay.settings.release,
+            revision,
+            verdict,
+        ) {
             self.reporter.line(&format!(
-                "rollout complete: {} in {elapsed}s",
-                state.summary()
+                "could not record the verdict on revision {revision}: {err}"
             ));
-            return Ok(true);
         }
-        Ok(false)
     }
 
-    /// Prints why pods are not ready: phase, reasons, warning events, log tails, and the
-    /// migration Job's log when it failed. Best effort: a read error is said, not fatal.
-    fn diagnose(&mut self, target: &Target) {
-        let scope = self.scope(target);
-        let pods = self.kubectl.get_json(
-            &scope,
-            &["pods", "-l", &release_selector(target.release, None)],
-        );
-        let events = self.kubectl.get_json(&scope, &["events"]);
-        let jobs = self.kubectl.get_json(
-            &scope,
-            &[
-                "jobs",
-                "-l",
-                &release_selector(target.release, Some("migrate")),
-            ],
-        );
-        let (pods, events) = match (pods, events) {
-            (Ok(pods), Ok(events)) => (pods, events),
-            (pods, events) => {
-                let err = pods
-                    .err()
-                    .or(events.err())
-                    .map(|e| format!("{e:#}"))
-                    .unwrap_or_default();
-                self.reporter.line(&format!(
-                    "could not read pods or events for a diagnosis: {err}"
-                ));
-                return;
-            }
+    fn diagnose(&mut self, scope: &Scope, reading: &rollout::Reading) {
+        let job = diagnosis::newest_job(&reading.jobs);
+        let job_pods = match &job {
+            diagnosis::JobState::Failed { name, .. } => rollout::job_pods(reading, name),
+            _ => serde_json::json!({"items": []}),
         };
-        let problems = diagnosis::pod_problems(&pods);
-        if problems.is_empty() {
-            self.reporter.line("no pod reports a problem");
-        }
-        for pod in problems.iter().filter(|p| !p.pod.contains("-migrate-")) {
-            self.reporter
-                .line(&format!("pod {} ({})", pod.pod, pod.phase));
-            for c in &pod.containers {
-                let kind = if c.init {
-                    "init container"
-                } else {
-                    "container"
-                };
-                let message = if c.message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", c.message)
-                };
-                self.reporter.line(&format!(
-                    "  {kind} {}: {}{message}, {} restarts",
-                    c.container, c.reason, c.restarts
-                ));
-            }
-            for event in diagnosis::warning_events(&events, &pod.pod, 5) {
-                self.reporter.line(&format!("  event {event}"));
-            }
-            if let Some(c) = pod.containers.iter().find(|c| {
-                !c.reason.starts_with("ImagePull") && !c.reason.starts_with("ErrImagePull")
-            }) {
-                match self
-                    .kubectl
-                    .logs(&scope, &pod.pod, &c.container, 20, c.crashed_before)
-                {
-                    Ok(log) if !log.trim().is_empty() => {
-                        self.reporter
-                            .line(&format!("  last log lines of {}:", c.container));
-                        for line in log.lines() {
-                            self.reporter.line(&format!("    | {line}"));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(err) => self.reporter.line(&format!("  (no log: {err:#})")),
-                }
-            }
-        }
-        if let Ok(jobs) = jobs
-            && let JobState::Failed { name, reason } = diagnosis::newest_job(&jobs)
-        {
-            self.reporter
-                .line(&format!("migration Job {name} failed: {reason}"));
-            match self
-                .kubectl
-                .logs(&scope, &format!("job/{name}"), "migrate", 30, false)
-            {
-                Ok(log) => {
-                    for line in log.lines() {
-                        self.reporter.line(&format!("    | {line}"));
-                    }
-                }
-                Err(err) => self.reporter.line(&format!("  (no log: {err:#})")),
-            }
-        }
+        diagnosis::run(
+            &self.kubectl,
+            scope,
+            &rollout::new_pods(reading),
+            &job,
+            &job_pods,
+            &mut self.reporter,
+        );
     }
 
-    /// Rolls back to the last good revision, or handles a failed first install as the
-    /// overlay says.
-    fn recover(&mut self, target: &Target, failed_revision: Option<u32>) {
+    /// Undoes a failed deploy as `recovery::decide` says, and says what was done.
+    fn recover(&mut self, target: &Target, scope: &Scope, stored: Option<u32>) {
         let history = self.helm.history(target).unwrap_or_default();
-        let current = failed_revision
-            .or(history.last().map(|r| r.revision))
-            .unwrap_or(0);
-        let timeout = self.overlay.settings.timeouts.rollout.clone();
-        let recovery = match previous_good_revision(&history, current) {
-            Some(good) => match self.helm.rollback(target, good, &timeout, self.helm_major) {
-                Ok(_) => format!("rolled back to revision {good}"),
-                Err(err) => format!(
-                    "rollback to revision {good} FAILED: {err}; roll back by hand: helm rollback {} {good} -n {} --kube-context {}",
-                    target.release, target.namespace, target.context
-                ),
+        let verdicts = verdict::read(&self.kubectl, scope, target.release).unwrap_or_default();
+        let settings = self.overlay.settings.clone();
+        let decision = recovery::decide(&history, &verdicts, stored, settings.on_failed_install);
+        let timeout = settings.timeouts.rollout.clone();
+        let text = match decision {
+            Recovery::RollBack { to } => {
+                let rolled = self.helm.rollback(target, to, &timeout, self.major);
+                let newest = self
+                    .helm
+                    .history(target)
+                    .ok()
+                    .and_then(|h| h.last().map(|r| r.revision))
+                    .filter(|r| Some(*r) != stored);
+                match rolled {
+                    Ok(_) => {
+                        self.mark(scope, newest, verdict::Verdict::Verified);
+                        format!("rolled back to revision {to}")
+                    }
+                    Err(err) => {
+                        self.mark(scope, newest, verdict::Verdict::Failed);
+                        format!(
+                            "rollback to revision {to} FAILED: {err}; roll back by hand: {}",
+                            Helm::rollback_by_hand(target, to, self.major)
+                        )
+                    }
+                }
+            }
+            Recovery::Uninstall => match self.helm.uninstall(target, &timeout, self.major) {
+                Ok(_) => "uninstalled the failed first install".to_owned(),
+                Err(err) => format!("uninstalling the failed first install FAILED: {err}"),
             },
-            None => match self.overlay.settings.on_failed_install {
-                FailedInstall::Uninstall => match self.helm.uninstall(target) {
-                    Ok(_) => "uninstalled the failed first install".to_owned(),
-                    Err(err) => format!("uninstalling the failed first install FAILED: {err}"),
-                },
-                FailedInstall::Keep => format!(
-                    "left the failed first install in place for inspection; remove it with `helm uninstall {} -n {} --kube-context {}`",
-                    target.release, target.namespace, target.context
-                ),
-            },
+            other => recovery::advice(
+                &other,
+                &self.overlay.env,
+                target.release,
+                target.namespace,
+                target.context,
+            ),
         };
-        self.reporter.line(&recovery);
-        self.record.recovery = Some(recovery);
+        self.reporter.line(&text);
+        self.record.recovery = Some(text);
     }
 
-    fn smoke(&mut self, target: &Target, values: &std::path::Path) -> Result<(), String> {
-        let deadline = Duration::from_secs(
-            overlay::parse_timeout(&self.overlay.settings.timeouts.smoke).unwrap_or(60),
-        );
-        let smoke_url = self.overlay.settings.smoke_url.clone();
-        let (_forward, url) = if smoke_url.is_empty() {
-            let port = service_port(values);
-            let local = crate::postgres::free_port().map_err(|e| format!("{e:#}"))?;
-            let forward = self
-                .kubectl
-                .port_forward(
-                    &self.scope(target),
-                    &format!("service/{}", target.release),
-                    local,
-                    port,
-                )
-                .map_err(|e| format!("{e:#}"))?;
-            self.reporter.line(&format!(
-                "through kubectl port-forward service/{} {local}:{port}",
-                target.release
-            ));
-            (Some(forward), format!("http://127.0.0.1:{local}"))
-        } else {
-            (None, smoke_url)
-        };
-        let report = smoke::run_blocking(&smoke::SmokeOptions {
-            base_url: url,
-            ready_deadline: deadline,
-            request_timeout: Duration::from_secs(10),
-        })
-        .map_err(|e| e.to_string())?;
-        self.reporter.line(report.to_table().trim_end());
-        if report.passed {
-            Ok(())
-        } else {
-            let failed: Vec<&str> = report
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| c.name)
-                .collect();
-            Err(format!("failed checks: {}", failed.join(", ")))
-        }
-    }
-
-    fn record_step(&mut self, step: &'static str, started: Instant, outcome: &str) {
+    fn record_step(&mut self, step: Step, started: Instant, outcome: &str) {
         self.record.steps.push(StepRecord {
-            step,
+            step: step.name(),
             outcome: outcome.to_owned(),
             duration_ms: started.elapsed().as_millis(),
         });
     }
 
-    /// Step 8: the record, the verdict, the exit code.
+    /// The record, the verdict, the exit code.
     fn finish(mut self, result: Result<(), Failure>) -> anyhow::Result<()> {
-        self.record.finished_at = record::now();
+        self.record.finished_at = timestamp::now();
         match &result {
             Ok(()) => {
                 self.record.outcome = if self.args.dry_run {
@@ -697,10 +687,10 @@ impl Deploy<'_> {
                 };
             }
         }
-        self.reporter.step(8, "deploy record");
+        self.reporter.step(Step::Record, "deploy record");
         let dir = project::target_dir().join("deploy").join(&self.overlay.env);
         match record::write(&dir, &self.record) {
-            Ok(path) => self.reporter.line(&render::display_path(&path)),
+            Ok(path) => self.reporter.line(&project::display_path(&path)),
             Err(err) => self
                 .reporter
                 .line(&format!("could not write the deploy record: {err:#}")),
@@ -725,37 +715,15 @@ impl Deploy<'_> {
                     "xtask: {} {verdict}: {} ({})",
                     self.overlay.env,
                     self.record.image,
-                    revision_text(self.record.revision)
+                    self.record
+                        .revision
+                        .map_or("no revision".to_owned(), |r| format!("revision {r}"))
                 );
                 Ok(())
             }
             Err(failure) => Err(anyhow::Error::new(failure)),
         }
     }
-}
-
-/// Asks for the environment's name on a terminal before changing a protected
-/// environment (`action` says what will happen); `--yes` answers for CI.
-pub fn confirm(overlay: &Overlay, yes: bool, action: &str) -> Confirmation {
-    if yes || !overlay.settings.protected {
-        return Confirmation::Given;
-    }
-    if !std::io::stdin().is_terminal() {
-        return Confirmation::Impossible;
-    }
-    eprintln!(
-        "      {} is protected. {action} in context {}? Type '{}' to confirm:",
-        overlay.env, overlay.settings.kube_context, overlay.env
-    );
-    let mut answer = String::new();
-    match std::io::stdin().read_line(&mut answer) {
-        Ok(_) => Confirmation::Typed(answer),
-        Err(_) => Confirmation::Impossible,
-    }
-}
-
-fn revision_text(revision: Option<u32>) -> String {
-    revision.map_or("no revision".to_owned(), |r| format!("revision {r}"))
 }
 
 /// `repository@digest` when a digest is known (immutable), else `repository:tag`.
@@ -767,21 +735,31 @@ pub fn image_reference(repository: &str, tag: &str, digest: &str) -> String {
     }
 }
 
-/// The api Service's port from rendered values (80 unless set).
-fn service_port(values: &std::path::Path) -> u16 {
-    std::fs::read_to_string(values)
-        .ok()
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
-        .and_then(|v| v["service"]["port"].as_u64())
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or(80)
+/// The rollback target `cargo xtask rollback` picks by default, with the same rule a
+/// failed deploy uses.
+pub fn default_rollback_target(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    release: &str,
+    history: &[crate::helm::Revision],
+    current: u32,
+) -> Option<u32> {
+    let verdicts = verdict::read(kubectl, scope, release).unwrap_or_default();
+    recovery::good_revision(history, &verdicts, current)
 }
 
-fn git_dirty() -> bool {
-    std::process::Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(project::root())
-        .output()
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(true)
+/// Records the outcome of a rollback made by `cargo xtask rollback` on its new revision.
+pub fn mark_rollback(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    release: &str,
+    revision: u32,
+    ok: bool,
+) -> Result<(), crate::kubectl::CallError> {
+    let verdict = if ok {
+        verdict::Verdict::Verified
+    } else {
+        verdict::Verdict::Failed
+    };
+    verdict::write(kubectl, scope, release, revision, verdict)
 }

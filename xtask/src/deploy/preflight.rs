@@ -1,7 +1,12 @@
-//! Step 1 of a deploy: everything checked before anything changes. The decision is a
+//! The preflight step: everything checked before anything changes. The decision is a
 //! pure function of gathered facts, so each refusal is tested without a cluster.
 
-use crate::helm::{HelmMajor, Revision, previous_good_revision};
+use std::collections::BTreeMap;
+
+use super::recovery::good_revision;
+use super::verdict::Verdict as RevisionVerdict;
+use crate::container_engine::ImageCheck;
+use crate::helm::{HelmMajor, Revision};
 use crate::overlay::OverlaySettings;
 
 /// What xtask found out about the world before deploying.
@@ -11,16 +16,20 @@ pub struct Facts {
     pub helm_major: HelmMajor,
     /// The release's history, or why the cluster could not be asked.
     pub history: Result<Vec<Revision>, String>,
+    /// xtask's verdict on each revision it deployed.
+    pub verdicts: BTreeMap<u32, RevisionVerdict>,
+    pub namespace: NamespaceState,
     pub git_dirty: bool,
     pub image: ImageCheck,
 }
 
-/// Whether the image to deploy exists.
+/// Whether the release's namespace exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageCheck {
-    Exists(String),
-    Missing(String),
-    /// No engine, no registry access, ...: said as a warning.
+pub enum NamespaceState {
+    Exists,
+    Missing,
+    /// The deploy identity may not read namespaces (namespace-scoped rights): helm will
+    /// find out.
     Unknown(String),
 }
 
@@ -61,7 +70,7 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
     match &facts.history {
         Ok(history) => {
             if let Some(stuck) = history.last().filter(|r| r.status.starts_with("pending-")) {
-                let fix = match previous_good_revision(history, stuck.revision) {
+                let fix = match good_revision(history, &facts.verdicts, stuck.revision) {
                     Some(good) => format!(
                         "`cargo xtask rollback {}` rolls it back to revision {good}",
                         request.env
@@ -85,6 +94,15 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
         Err(reason) => refusals.push(format!(
             "cannot read the release from the cluster: {reason}"
         )),
+    }
+
+    if facts.namespace == NamespaceState::Missing && !settings.create_namespace {
+        refusals.push(format!(
+            "namespace {ns} does not exist; it holds Secrets made beforehand, so an administrator creates it: `kubectl --context {} create namespace {ns}` (or set createNamespace: true in overlays/{}/deploy.yaml)",
+            settings.kube_context,
+            request.env,
+            ns = settings.namespace
+        ));
     }
 
     if settings.protected {
@@ -145,6 +163,8 @@ pub enum Confirmation {
     Typed(String),
     /// Neither `--yes` nor a terminal to ask on.
     Impossible,
+    /// Ctrl-C at the prompt.
+    Abandoned,
 }
 
 pub fn confirmation_refusal(
@@ -165,6 +185,9 @@ pub fn confirmation_refusal(
         Confirmation::Impossible => Some(format!(
             "{env} is protected and there is no terminal to confirm on; pass --yes (e.g. in CI) to deploy"
         )),
+        Confirmation::Abandoned => {
+            Some("abandoned at the confirmation prompt; nothing was changed".to_owned())
+        }
     }
 }
 
@@ -185,6 +208,8 @@ mod tests {
             current_context: "prod".into(),
             helm_major: HelmMajor::V4,
             history: Ok(vec![]),
+            verdicts: BTreeMap::new(),
+            namespace: NamespaceState::Exists,
             git_dirty: false,
             image: ImageCheck::Exists("r/api:abc".into()),
         }
@@ -192,6 +217,16 @@ mod tests {
 
     fn rev(revision: u32, status: &str) -> Revision {
         Revision::new(revision, status)
+    }
+
+    fn request<'a>(settings: &'a OverlaySettings, tag: &'a str, explicit: bool) -> Request<'a> {
+        Request {
+            env: "prod",
+            settings,
+            tag,
+            tag_explicit: explicit,
+            dry_run: false,
+        }
     }
 
     fn refusals(verdict: Verdict) -> Vec<String> {
@@ -364,6 +399,30 @@ mod tests {
         };
         assert!(
             matches!(decide(&dry, &offline), Verdict::Go { warnings } if warnings[0].contains("client-side"))
+        );
+    }
+
+    #[test]
+    fn a_missing_namespace_is_refused_unless_the_overlay_creates_it() {
+        let mut f = facts();
+        f.namespace = NamespaceState::Missing;
+        let s = settings(false);
+        let reasons = refusals(decide(&request(&s, "abc", true), &f));
+        assert!(
+            reasons[0].contains("namespace api-prod does not exist")
+                && reasons[0].contains("kubectl --context prod create namespace api-prod"),
+            "{reasons:?}"
+        );
+        let mut creating = settings(false);
+        creating.create_namespace = true;
+        assert!(matches!(
+            decide(&request(&creating, "abc", true), &f),
+            Verdict::Go { .. }
+        ));
+        f.namespace = NamespaceState::Unknown("forbidden".into());
+        assert!(
+            matches!(decide(&request(&s, "abc", true), &f), Verdict::Go { .. }),
+            "namespace-scoped rights cannot tell"
         );
     }
 

@@ -1,4 +1,4 @@
-//! Step 8 of a deploy: a JSON record of what happened, under target/deploy/<env>/.
+//! The record step: a JSON record of what happened, under target/deploy/<env>/.
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,8 @@ pub struct DeployRecord {
     pub started_at: String,
     pub finished_at: String,
     pub dry_run: bool,
-    /// succeeded, preflight_refused, deploy_failed, smoke_failed, interrupted.
+    /// succeeded, dry_run_ok, preflight_refused, build_failed, deploy_failed, smoke_failed,
+    /// interrupted.
     pub outcome: String,
     /// What was done about a failure: a rollback to revision N, an uninstall, nothing.
     pub recovery: Option<String>,
@@ -51,22 +52,18 @@ pub fn write(dir: &Path, record: &DeployRecord) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Now, as RFC 3339 in UTC.
-pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// Who deploys: the git user, else the login name; and on which host.
+pub fn who() -> String {
+    crate::git::user_email()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Who deploys: the git user, else the login name.
-pub fn who() -> String {
-    let git = std::process::Command::new("git")
-        .args(["config", "user.email"])
-        .output()
+pub fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
         .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty());
-    git.or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_owned())
 }

@@ -19,9 +19,9 @@ impl Reporter {
         }
     }
 
-    pub fn step(&mut self, number: u8, text: &str) {
+    pub fn step(&mut self, step: super::step::Step, text: &str) {
         self.end_progress();
-        eprintln!("[{number}/8] {text}");
+        eprintln!("[{}/{}] {text}", step.number(), super::step::Step::COUNT);
     }
 
     pub fn line(&mut self, text: &str) {

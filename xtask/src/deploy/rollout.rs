@@ -1,6 +1,15 @@
-//! Step 4 of a deploy: the api Deployment's rollout, read from its status.
+//! The rollout step: the api Deployment's rollout and the migration Job, judged from
+//! what the cluster reports about the *new* revision only (old ReplicaSets' pods may
+//! crash-loop until they are replaced; that is what the new revision fixes).
 
-use serde_json::Value;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::diagnosis::{self, JobState};
+use super::report::Reporter;
+use crate::interrupt::Interrupt;
+use crate::kubectl::{CallError, Kubectl, Scope, release_selector};
 
 /// Counts from a Deployment's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,7 +22,9 @@ pub struct RolloutState {
     pub total: u64,
     /// The controller has seen the newest spec.
     pub observed: bool,
-    /// Kubernetes gave up (`progressDeadlineSeconds` passed).
+    /// Kubernetes gave up (`progressDeadlineSeconds` passed) on the newest spec. A
+    /// condition left from an earlier spec counts only once the controller has seen the
+    /// new one, as `kubectl rollout status` has it.
     pub deadline_exceeded: bool,
 }
 
@@ -41,18 +52,186 @@ pub fn rollout_state(deployments: &Value) -> Option<RolloutState> {
     let status = &deployment["status"];
     let count = |key: &str| status[key].as_u64().unwrap_or(0);
     let generation = deployment["metadata"]["generation"].as_u64().unwrap_or(0);
+    let observed = status["observedGeneration"].as_u64().unwrap_or(0) >= generation;
     Some(RolloutState {
         desired: deployment["spec"]["replicas"].as_u64().unwrap_or(1),
         updated: count("updatedReplicas"),
         ready: count("readyReplicas"),
         available: count("availableReplicas"),
         total: count("replicas"),
-        observed: status["observedGeneration"].as_u64().unwrap_or(0) >= generation,
-        deadline_exceeded: status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded"),
+        observed,
+        deadline_exceeded: observed
+            && status["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded"),
+    })
+}
+
+/// What the cluster reports, read in one poll.
+pub struct Reading {
+    pub deployments: Value,
+    pub replicasets: Value,
+    pub jobs: Value,
+    pub pods: Value,
+}
+
+/// The verdict of one poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Done(String),
+    Waiting(String),
+    Failed(String),
+}
+
+/// The pods of the api Deployment's newest ReplicaSet: the one whose revision is the
+/// Deployment's. Until the controller has made it, there are none.
+pub fn new_pods(reading: &Reading) -> Value {
+    let revision = |object: &Value| {
+        object["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+            .as_str()
+            .and_then(|r| r.parse::<u64>().ok())
+    };
+    let deployment = &reading.deployments["items"][0];
+    let sets = reading.replicasets["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let newest = match revision(deployment) {
+        Some(wanted) => sets.iter().find(|rs| revision(rs) == Some(wanted)),
+        None => sets.iter().max_by_key(|rs| revision(rs)),
+    };
+    let hash = newest.and_then(|rs| rs["metadata"]["labels"]["pod-template-hash"].as_str());
+    let items: Vec<&Value> = reading.pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| hash.is_some() && p["metadata"]["labels"]["pod-template-hash"].as_str() == hash)
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .collect();
+    json!({ "items": items })
+}
+
+/// The pods of the Job `name`.
+pub fn job_pods(reading: &Reading, name: &str) -> Value {
+    let items: Vec<&Value> = reading.pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            let labels = &p["metadata"]["labels"];
+            labels["batch.kubernetes.io/job-name"] == name || labels["job-name"] == name
+        })
+        .collect();
+    json!({ "items": items })
+}
+
+/// Done, waiting, or failed for good: from the migration Job, the Deployment's status
+/// and the new revision's pods (and the Job's).
+pub fn judge(reading: &Reading) -> Progress {
+    let job = diagnosis::newest_job(&reading.jobs);
+    if let JobState::Failed { name, reason } = &job {
+        return Progress::Failed(format!("the migration Job {name} failed ({reason})"));
+    }
+    let Some(state) = rollout_state(&reading.deployments) else {
+        return Progress::Waiting("waiting for the api Deployment to appear".to_owned());
+    };
+    if state.deadline_exceeded {
+        return Progress::Failed(format!(
+            "Kubernetes reports ProgressDeadlineExceeded ({})",
+            state.summary()
+        ));
+    }
+    let mut current = diagnosis::pod_problems(&new_pods(reading));
+    if let JobState::Running { name } = &job {
+        current.extend(diagnosis::pod_problems(&job_pods(reading, name)));
+    }
+    if let Some(fatal) = diagnosis::fatal_reason(&current) {
+        return Progress::Failed(fatal);
+    }
+    let migration = match &job {
+        JobState::Running { name } => format!(", migration {name} running"),
+        JobState::Succeeded { name } => format!(", migration {name} done"),
+        _ => String::new(),
+    };
+    if state.complete() && !matches!(job, JobState::Running { .. }) {
+        return Progress::Done(format!("{}{migration}", state.summary()));
+    }
+    Progress::Waiting(format!("{}{migration}", state.summary()))
+}
+
+/// How a watch ended.
+#[derive(Debug)]
+pub enum Watched {
+    Done,
+    Failed(String),
+    /// The cluster refuses to show the rollout (RBAC, an unknown context): no verdict.
+    CannotSee(String),
+    Interrupted,
+}
+
+/// Polls until the rollout is done, fails for good, or `timeout` passes. Read errors
+/// that may pass are retried; a permanent one ends the watch at once.
+pub fn watch(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    release: &str,
+    timeout: Duration,
+    poll: Duration,
+    interrupt: &Interrupt,
+    reporter: &mut Reporter,
+) -> (Watched, Option<Reading>) {
+    let started = Instant::now();
+    let mut last = None;
+    loop {
+        if interrupt.happened() {
+            return (Watched::Interrupted, last);
+        }
+        let elapsed = started.elapsed().as_secs();
+        match read(kubectl, scope, release) {
+            Ok(reading) => {
+                match judge(&reading) {
+                    Progress::Done(summary) => {
+                        reporter.line(&format!("rollout complete: {summary} in {elapsed}s"));
+                        return (Watched::Done, Some(reading));
+                    }
+                    Progress::Failed(reason) => return (Watched::Failed(reason), Some(reading)),
+                    Progress::Waiting(summary) => {
+                        reporter.progress(format!("{summary} ({elapsed}s)"))
+                    }
+                }
+                last = Some(reading);
+            }
+            Err(err) if err.permanent => return (Watched::CannotSee(err.message), last),
+            Err(err) => reporter.progress(format!(
+                "cannot read the rollout, retrying: {err} ({elapsed}s)"
+            )),
+        }
+        if started.elapsed() >= timeout {
+            return (
+                Watched::Failed(format!(
+                    "the rollout did not complete within {}",
+                    super::args::show(timeout)
+                )),
+                last,
+            );
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// One poll: the api Deployment, its ReplicaSets, the migration Jobs, the release's pods.
+pub fn read(kubectl: &Kubectl, scope: &Scope, release: &str) -> Result<Reading, CallError> {
+    let api = release_selector(release, Some("api"));
+    Ok(Reading {
+        deployments: kubectl.get_json(scope, &["deployments", "-l", &api])?,
+        replicasets: kubectl.get_json(scope, &["replicasets", "-l", &api])?,
+        jobs: kubectl.get_json(
+            scope,
+            &["jobs", "-l", &release_selector(release, Some("migrate"))],
+        )?,
+        pods: kubectl.get_json(scope, &["pods", "-l", &release_selector(release, None)])?,
     })
 }
 
@@ -90,5 +269,41 @@ mod tests {
         let stuck = json!({"items": [{"metadata": {"generation": 1}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 1, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}]});
         assert!(rollout_state(&stuck).unwrap().deadline_exceeded);
+        let left_over = json!({"items": [{"metadata": {"generation": 2}, "spec": {"replicas": 1},
+            "status": {"observedGeneration": 1, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}]});
+        assert!(
+            !rollout_state(&left_over).unwrap().deadline_exceeded,
+            "a condition about the old spec"
+        );
+    }
+
+    fn pod(name: &str, hash: &str, restarts: u64) -> Value {
+        json!({"metadata": {"name": name, "labels": {"pod-template-hash": hash}}, "status": {"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "api", "restartCount": restarts, "ready": false,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"reason": "Error"}}}]}})
+    }
+
+    fn reading(old_restarts: u64, new_restarts: u64) -> Reading {
+        Reading {
+            deployments: json!({"items": [{"metadata": {"generation": 2, "annotations": {"deployment.kubernetes.io/revision": "2"}},
+                "spec": {"replicas": 1}, "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1}}]}),
+            replicasets: json!({"items": [
+                {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}, "labels": {"pod-template-hash": "old"}}},
+                {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "2"}, "labels": {"pod-template-hash": "new"}}}]}),
+            jobs: json!({"items": [{"metadata": {"name": "api-migrate-2"}, "status": {"succeeded": 1}}]}),
+            pods: json!({"items": [pod("api-old-1", "old", old_restarts), pod("api-new-1", "new", new_restarts)]}),
+        }
+    }
+
+    #[test]
+    fn only_the_new_revisions_pods_are_judged() {
+        assert!(
+            matches!(judge(&reading(9, 0)), Progress::Waiting(_)),
+            "the old pod's crash loop is not the new revision's"
+        );
+        assert!(
+            matches!(judge(&reading(0, 3)), Progress::Failed(reason) if reason.contains("api-new-1"))
+        );
     }
 }

@@ -7,7 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod image;
+mod interrupts;
+mod lock;
+mod namespaces;
 mod real_api;
+mod recovery;
+mod rollout_watch;
 mod testbed;
 
 use std::time::Duration;
@@ -56,6 +61,15 @@ fn bed(name: &str, scenario: Scenario) -> TestBed {
 /// xtask, `helm upgrade --install`), and waits until its rollout is done: a healthy
 /// release to deploy over.
 fn seed_release(bed: &TestBed, env: &str, tag: &str) {
+    seed_release_unready(bed, env, tag);
+    let namespace = format!("api-{env}");
+    bed.wait_for("the seeded rollout", |server| {
+        rollout_done(server, &namespace)
+    });
+}
+
+/// Installs `tag` as `seed_release` does, without waiting for its rollout.
+fn seed_release_unready(bed: &TestBed, env: &str, tag: &str) {
     let render = bed.xtask(&["render", env, "--tag", tag]);
     assert!(
         render.status.success(),
@@ -86,9 +100,48 @@ fn seed_release(bed: &TestBed, env: &str, tag: &str) {
         "{}",
         String::from_utf8_lossy(&install.stderr)
     );
-    bed.wait_for("the seeded rollout", |server| {
-        rollout_done(server, &namespace)
-    });
+}
+
+/// Deploys `tag`, interrupts it while it watches the rollout, and checks it exits 130.
+fn interrupt_while_watching(bed: &TestBed, tag: &str) -> String {
+    let earlier = bed.calls().len();
+    let child = bed
+        .command(&[
+            "deploy",
+            "test",
+            "--tag",
+            tag,
+            "--engine",
+            "docker",
+            "--poll-interval",
+            "50ms",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let watching = |calls: &[String]| {
+        let calls = &calls[earlier..];
+        let upgrade = calls.iter().position(|c| c.starts_with("helm upgrade"));
+        upgrade.is_some_and(|u| calls[u..].iter().any(|c| c.contains("get deployments")))
+    };
+    let started = std::time::Instant::now();
+    while !watching(&bed.calls()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the rollout watch never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    stderr
 }
 
 fn rollout_done(server: &TestServer, namespace: &str) -> bool {
@@ -211,7 +264,7 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
             "POST /api/v1/namespaces/api-test/secrets 201 [application/vnd.kubernetes.protobuf] (Helm/4.1.4)",
             "PATCH /apis/apps/v1/namespaces/api-test/deployments/api?fieldManager=helm&fieldValidation=Strict&force=false 200 [application/apply-patch+yaml] (Helm/4.1.4)",
             "PATCH /apis/batch/v1/namespaces/api-test/jobs/api-migrate-1?fieldManager=helm",
-            "GET /apis/apps/v1/namespaces/api-test/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dapi%2Capp.kubernetes.io%2Fcomponent%3Dapi&limit=500 200 (kubectl/v1.35.2",
+            "GET /apis/apps/v1/namespaces/api-test/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dapi%2Capp.kubernetes.io%2Fcomponent%3Dapi&limit=500&timeout=30s 200 (kubectl/v1.35.2",
         ],
     );
 
@@ -230,7 +283,14 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
         .collect();
     assert_eq!(
         steps,
-        ["preflight", "render", "helm upgrade", "rollout", "smoke"]
+        [
+            "preflight",
+            "lock",
+            "render",
+            "helm upgrade",
+            "rollout",
+            "smoke"
+        ]
     );
     assert_eq!(
         record["git_revision"].as_str().unwrap().len(),
@@ -375,7 +435,7 @@ fn a_crash_looping_pod_is_diagnosed_before_the_rollback() {
     );
     assert_eq!(
         calls[position(&calls, "helm rollback")],
-        "helm rollback api 1 --namespace api-test --kube-context kind-test --wait=watcher --timeout 20s"
+        "helm rollback api 1 --namespace api-test --kube-context kind-test --wait=watcher --force-conflicts --timeout 20s"
     );
     let record = bed.last_record("test");
     assert_eq!(record["outcome"], "deploy_failed");
@@ -559,7 +619,7 @@ fn rollback_recovers_a_release_stuck_in_pending_upgrade() {
     let calls = bed.calls();
     assert_eq!(
         calls[position(&calls, "helm rollback")],
-        "helm rollback api 2 --namespace api-test --kube-context kind-test --wait=watcher --timeout 20s"
+        "helm rollback api 2 --namespace api-test --kube-context kind-test --wait=watcher --force-conflicts --timeout 20s"
     );
     let history = bed.revisions("test");
     assert_eq!(
@@ -704,37 +764,7 @@ fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
     let scenario = Scenario::new().pods(Pods::of("Job").with_image(":slow").never_ready());
     let bed = bed("interrupt", scenario);
     seed_release(&bed, "test", "good");
-    let child = bed
-        .command(&[
-            "deploy",
-            "test",
-            "--tag",
-            "slow",
-            "--engine",
-            "docker",
-            "--poll-interval",
-            "50ms",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !bed.calls().iter().any(|c| c.contains("get deployments")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the rollout watch never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let stderr = interrupt_while_watching(&bed, "slow");
     assert!(
         stderr.contains("revision 2 stays applied") && stderr.contains("cargo xtask status test"),
         "{stderr}"
@@ -752,6 +782,21 @@ fn ctrl_c_while_watching_stops_cleanly_without_touching_the_release() {
         "localhost:5001/api:slow",
         "left as it was"
     );
+}
+
+#[test]
+fn a_bad_flag_is_refused_before_anything_changes() {
+    let bed = bed("bad-flag", Scenario::new());
+    seed_release(&bed, "test", "good");
+    let before = writes(&bed.server);
+    let (code, _, stderr) = deploy(&bed, &["--timeout", "five-minutes"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--timeout") && stderr.contains("90s, 5m or 1h"),
+        "{stderr}"
+    );
+    assert_eq!(writes(&bed.server), before);
+    assert!(!bed.calls().iter().any(|c| c.starts_with("helm upgrade")));
 }
 
 /// docker stand-ins for a build and push that report `DIGEST`.

@@ -32,6 +32,7 @@ while IFS=$'\t' read -r pattern responses; do
     entry="${list[$idx]}"
     file="${entry%%:*}"; code="${entry##*:}"
     [ "$file" = "$entry" ] && code=0
+    if [[ "$file" == *.sh ]]; then exec bash "$dir/$file" "$@"; fi
     [ "$file" != "-" ] && cat "$dir/$file"
     exit "$code"
   fi
@@ -181,20 +182,29 @@ impl TestBed {
             forward_to: None,
             rule_count: 0,
         };
-        bed.overlay("test", false);
-        bed.overlay("guarded", true);
+        // `test` is like dev (creates its namespace, uninstalls a failed first install);
+        // `guarded` is like prod (protected, its namespace made beforehand by an admin).
+        bed.overlay(
+            "test",
+            "protected: false\ncreateNamespace: true\nonFailedInstall: uninstall\n",
+        );
+        bed.overlay("guarded", "protected: true\nonFailedInstall: keep\n");
+        bed.server
+            .create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "api-guarded"}}))
+            .unwrap();
         bed
     }
 
-    /// Writes overlays/<env> for release `api` in namespace `api-<env>`, context `kind-test`.
-    pub fn overlay(&self, env: &str, protected: bool) {
+    /// Writes overlays/<env> for release `api` in namespace `api-<env>`, context
+    /// `kind-test`, with `settings` (YAML lines) after the common ones.
+    pub fn overlay(&self, env: &str, settings: &str) {
         let dir = self.root.join("overlays").join(env);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("deploy.yaml"),
             format!(
                 "release: api\nnamespace: api-{env}\nkubeContext: kind-test\nimage:\n  repository: localhost:5001/api\n\
-                 timeouts:\n  deploy: 1m\n  rollout: 20s\n  smoke: 10s\nprotected: {protected}\nonFailedInstall: uninstall\n"
+                 timeouts:\n  deploy: 1m\n  rollout: 20s\n  smoke: 10s\n{settings}"
             ),
         )
         .unwrap();
@@ -256,6 +266,20 @@ impl TestBed {
         self
     }
 
+    /// Answers calls of the stand-in `tool` matching `pattern` by running `script` (bash).
+    pub fn rule_script(&mut self, tool: &str, pattern: &str, script: &str) -> &mut Self {
+        self.rule_count += 1;
+        let file = format!("response-{}.sh", self.rule_count);
+        std::fs::write(self.bin.join(&file), script).unwrap();
+        use std::io::Write;
+        let mut rules = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.bin.join(format!("{tool}.rules")))
+            .unwrap();
+        writeln!(rules, "{pattern}\t{file}").unwrap();
+        self
+    }
+
     /// The image the deploy checks exists: `docker image inspect` answers for any image.
     pub fn image_exists(&mut self) -> &mut Self {
         self.rule("docker", "image inspect *", &[("[{}]", 0)])
@@ -301,7 +325,8 @@ impl TestBed {
         command.output().unwrap()
     }
 
-    fn environment(&self, command: &mut Command) {
+    /// Sets the test bed's environment on `command` (PATH, kubeconfig, helm's folders).
+    pub fn environment(&self, command: &mut Command) {
         let path = format!(
             "{}:{}",
             self.bin.display(),

@@ -1,0 +1,71 @@
+//! The smoke step: the smoke suite over HTTP, against the overlay's public URL or through
+//! `kubectl port-forward` to the api Service.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::report::Reporter;
+use crate::kubectl::{Kubectl, Scope};
+use crate::overlay::{self, OverlaySettings};
+
+pub fn run(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    settings: &OverlaySettings,
+    values: &Path,
+    reporter: &mut Reporter,
+) -> Result<(), String> {
+    let deadline =
+        Duration::from_secs(overlay::parse_timeout(&settings.timeouts.smoke).unwrap_or(60));
+    let (forward, url) = if settings.smoke_url.is_empty() {
+        let port = service_port(values);
+        let local = crate::project::free_port().map_err(|e| format!("{e:#}"))?;
+        let target = format!("service/{}", settings.release);
+        let forward = kubectl
+            .port_forward(scope, &target, local, port)
+            .map_err(|e| format!("{e:#}"))?;
+        reporter.line(&format!(
+            "through kubectl port-forward {target} {local}:{port}"
+        ));
+        (Some(forward), format!("http://127.0.0.1:{local}"))
+    } else {
+        (None, settings.smoke_url.clone())
+    };
+    let report = smoke::run_blocking(&smoke::SmokeOptions {
+        base_url: url,
+        ready_deadline: deadline,
+        request_timeout: Duration::from_secs(10),
+    })
+    .map_err(|e| e.to_string())?;
+    reporter.line(report.to_table().trim_end());
+    if report.passed {
+        return Ok(());
+    }
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name)
+        .collect();
+    let forward_errors = forward
+        .as_ref()
+        .map(|f| f.errors())
+        .filter(|e| !e.is_empty());
+    Err(match forward_errors {
+        Some(errors) => format!(
+            "failed checks: {} (port-forward: {errors})",
+            failed.join(", ")
+        ),
+        None => format!("failed checks: {}", failed.join(", ")),
+    })
+}
+
+/// The api Service's port from rendered values (80 unless set).
+fn service_port(values: &Path) -> u16 {
+    std::fs::read_to_string(values)
+        .ok()
+        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+        .and_then(|v| v["service"]["port"].as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(80)
+}

@@ -1,0 +1,136 @@
+//! The deploy lock: a Lease in the release's namespace held for the whole deploy.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use kube_test_server::{Pods, Scenario};
+
+use super::{bed, deploy_tag, seed_release};
+
+#[test]
+fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
+    // The first deploy's migration never finishes, so it holds the lock while watching.
+    let scenario = Scenario::new().pods(Pods::of("Job").with_image(":slow").never_ready());
+    let bed = bed("lock-busy", scenario);
+    seed_release(&bed, "test", "good");
+    let first = bed
+        .command(&[
+            "deploy",
+            "test",
+            "--tag",
+            "slow",
+            "--engine",
+            "docker",
+            "--poll-interval",
+            "50ms",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !bed.calls().iter().any(|c| c.contains("get deployments")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the first deploy never started watching"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lease = bed
+        .server
+        .get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "api-test",
+            "api-deploy-lock",
+        )
+        .expect("the lock is a Lease");
+    assert!(
+        lease["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap()
+            .contains("deploy test"),
+        "{lease}"
+    );
+
+    let waited = Instant::now();
+    let (code, _, stderr) = deploy_tag(&bed, "second", &["--lock-wait", "1s"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        waited.elapsed() >= Duration::from_secs(1),
+        "it waited first"
+    );
+    assert!(
+        stderr.contains("another deploy holds the lock") && stderr.contains("since"),
+        "{stderr}"
+    );
+    assert!(
+        !bed.calls()
+            .iter()
+            .any(|c| c.contains("upgrade --install") && c.contains("second"))
+    );
+
+    std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    let output = first.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        bed.server
+            .get(
+                "coordination.k8s.io/v1",
+                "Lease",
+                "api-test",
+                "api-deploy-lock"
+            )
+            .is_none(),
+        "released on Ctrl-C"
+    );
+}
+
+#[test]
+fn a_lock_nobody_renews_is_refused_until_broken() {
+    let api = crate::real_api::RealApi::start(true);
+    let mut bed = crate::testbed::TestBed::new("lock-stale", Scenario::new());
+    bed.image_exists().forward_to(&api.address);
+    bed.commit();
+    seed_release(&bed, "test", "good");
+    bed.server
+        .create(serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "api-deploy-lock", "namespace": "api-test"},
+            "spec": {"holderIdentity": "deploy test by ci@runner-7 (git 0123456789ab)", "leaseDurationSeconds": 30,
+                "acquireTime": "2026-11-20T10:00:00.000000Z", "renewTime": "2026-11-20T10:05:00.000000Z"}}))
+        .unwrap();
+    let (code, _, stderr) = deploy_tag(&bed, "next", &["--lock-wait", "0s"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("ci@runner-7")
+            && stderr.contains("not renewed since 2026-11-20T10:05:00")
+            && stderr.contains("--break-lock"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = deploy_tag(&bed, "next", &["--break-lock"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("took over the lock from deploy test by ci@runner-7"),
+        "{stderr}"
+    );
+    assert!(
+        bed.server
+            .get(
+                "coordination.k8s.io/v1",
+                "Lease",
+                "api-test",
+                "api-deploy-lock"
+            )
+            .is_none(),
+        "released at the end"
+    );
+}
