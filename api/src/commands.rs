@@ -91,6 +91,12 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     for (version, description) in &report.applied {
         tracing::info!(version, description, "applied migration");
     }
+    for version in &report.newer {
+        tracing::info!(
+            version,
+            "migration applied by a newer release, unknown to this binary: left as it is (a rollback runs an older binary on a newer schema)"
+        );
+    }
     pool.close().await;
     Ok(())
 }

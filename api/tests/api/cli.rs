@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -95,6 +96,36 @@ async fn migrate_twice_in_a_row_is_a_no_op_the_second_time(_: PgPoolOptions, db:
         second.output
     );
     assert_applied_once(&db).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_leaves_migrations_of_a_newer_release_alone(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = database_url(&db);
+    let first = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(first.success, "{}", first.output);
+    // A later release applied a migration this binary does not embed; then it was
+    // rolled back, and the old release's migration Job runs this binary.
+    let mut conn = sqlx::PgConnection::connect_with(&db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (20991231000000, 'from a newer release', true, '\\x00', 1)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let again = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(again.success, "{}", again.output);
+    assert!(
+        again
+            .output
+            .contains("migration applied by a newer release")
+            && again.output.contains("20991231000000"),
+        "{}",
+        again.output
+    );
 }
 
 #[sqlx::test(migrations = false)]
