@@ -907,6 +907,40 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
 }
 
 #[test]
+fn build_stages_the_image_in_the_repository_wherever_cargo_builds() {
+    let mut bed = TestBed::new("build-target-dir", Scenario::new());
+    registry(&mut bed);
+    bed.commit();
+    let binary = std::env::current_exe().unwrap();
+    let outside = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("outside-target-{}", std::process::id()));
+    let output = bed
+        .command(&[
+            "build",
+            "--engine",
+            "docker",
+            "--binary",
+            binary.to_str().unwrap(),
+        ])
+        .env("CARGO_TARGET_DIR", &outside)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        bed.root.join("target/image/api").is_file(),
+        "the Dockerfile copies target/image/ of the build context"
+    );
+    assert!(!outside.join("image/api").exists());
+    let calls = bed.calls();
+    assert!(calls[position(&calls, "docker build")].ends_with(&bed.root.display().to_string()));
+}
+
+#[test]
 fn deploy_build_pushes_first_and_deploys_by_digest() {
     let api = RealApi::start(true);
     let mut bed = TestBed::new("deploy-build", Scenario::new());
