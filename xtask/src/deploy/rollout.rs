@@ -39,10 +39,15 @@ impl RolloutState {
     }
 
     pub fn summary(&self) -> String {
-        format!(
+        let counts = format!(
             "{}/{} ready, {}/{} updated",
             self.ready, self.desired, self.updated, self.desired
-        )
+        );
+        match self.total.saturating_sub(self.updated) {
+            0 => counts,
+            1 => format!("{counts}, 1 old pod left"),
+            old => format!("{counts}, {old} old pods left"),
+        }
     }
 }
 
@@ -256,7 +261,7 @@ mod tests {
         assert!(!rollout_state(&deployment(3, 2, 3, 3)).unwrap().complete());
         assert_eq!(
             rollout_state(&deployment(3, 2, 1, 4)).unwrap().summary(),
-            "1/3 ready, 2/3 updated"
+            "1/3 ready, 2/3 updated, 2 old pods left"
         );
         assert_eq!(rollout_state(&json!({"items": []})), None);
     }
