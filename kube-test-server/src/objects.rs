@@ -134,6 +134,16 @@ fn create(shared: &Shared, req: &Request, target: &Target) -> Result<Value, ApiE
         drop_status(&mut object);
     }
     managed_fields::record_update(None, &mut object, &req.field_manager(), None, &crate::now());
+    store_new(shared, req, target, object)
+}
+
+/// Stores a new object, or with `dryRun=All` shows what would be stored.
+fn store_new(
+    shared: &Shared,
+    req: &Request,
+    target: &Target,
+    mut object: Value,
+) -> Result<Value, ApiError> {
     if dry_run(req) {
         defaults::apply(target.resource.kind, &mut object);
         return Ok(object);
@@ -293,13 +303,7 @@ fn server_side_apply(
             if target.resource.has_status() {
                 drop_status(&mut applied);
             }
-            if dry_run(req) {
-                defaults::apply(target.resource.kind, &mut applied);
-                return Ok(applied);
-            }
-            shared
-                .store
-                .create(target.resource, target.namespace(), applied)
+            store_new(shared, req, target, applied)
         }
     }
 }

@@ -28,28 +28,10 @@ pub fn list_map_keys(path: &[&str]) -> Option<&'static [&'static str]> {
     })
 }
 
-/// The key strategic merge patch merges the list at `path` by (its `patchMergeKey`),
-/// or `None` when a patch replaces the list whole.
+/// The key strategic merge patch merges the list at `path` by (its `patchMergeKey`: the
+/// first of the list's map keys), or `None` when a patch replaces the list whole.
 pub fn patch_merge_key(path: &[&str]) -> Option<&'static str> {
-    let (last, parents) = path.split_last()?;
-    let in_container = parents
-        .last()
-        .is_some_and(|p| matches!(*p, "containers" | "initContainers" | "ephemeralContainers"));
-    Some(match *last {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "imagePullSecrets"
-        | "env" => "name",
-        "volumeMounts" | "volumeDevices" => "mountPath",
-        "ports" if in_container => "containerPort",
-        "ports" if parents == ["spec"] => "port",
-        "conditions" => "type",
-        "ownerReferences" => "uid",
-        "topologySpreadConstraints" => "topologyKey",
-        _ => return None,
-    })
+    list_map_keys(path).and_then(|keys| keys.first().copied())
 }
 
 /// Lists of scalars that strategic merge patch treats as sets (merged, not replaced).

@@ -426,6 +426,54 @@ mod tests {
     }
 
     #[test]
+    fn one_failed_pull_is_waited_for_and_errors_that_stay_are_not() {
+        let waiting = |reason: &str| {
+            json!({"items": [{"metadata": {"name": "p"}, "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "api", "restartCount": 0, "state": {"waiting": {"reason": reason}}}]}}]})
+        };
+        assert_eq!(
+            fatal_reason(&pod_problems(&waiting("ErrImagePull"))),
+            None,
+            "the kubelet retries it"
+        );
+        for reason in [
+            "ImagePullBackOff",
+            "CreateContainerError",
+            "RunContainerError",
+            "ErrImageNeverPull",
+        ] {
+            assert!(
+                fatal_reason(&pod_problems(&waiting(reason))).is_some(),
+                "{reason}"
+            );
+        }
+        let problems = pod_problems(&waiting("PodInitializing"));
+        assert!(!problems[0].containers[0].started, "no log to ask for");
+    }
+
+    #[test]
+    fn scheduler_events_count_their_repeats_in_series() {
+        let events = json!({"items": [{"type": "Warning", "reason": "FailedScheduling", "message": "0/1 nodes are available",
+            "eventTime": "2026-11-22T10:00:00.000000Z", "series": {"count": 4}, "involvedObject": {"name": "p"}}]});
+        assert_eq!(
+            warning_events(&events, "p", 5),
+            ["FailedScheduling: 0/1 nodes are available (x4)"]
+        );
+    }
+
+    #[test]
+    fn a_jobs_log_comes_from_the_container_that_failed_it() {
+        let pods = json!({"items": [{"metadata": {"name": "api-migrate-2-x", "creationTimestamp": "2026-11-22T10:00:00Z"},
+            "spec": {"containers": [{"name": "migrate"}]}, "status": {"phase": "Failed",
+            "initContainerStatuses": [{"name": "wait-for-database", "state": {"terminated": {"exitCode": 1}}}],
+            "containerStatuses": [{"name": "migrate", "state": {"waiting": {"reason": "PodInitializing"}}}]}}]});
+        assert_eq!(
+            failed_job_container(&pods),
+            Some(("api-migrate-2-x".to_owned(), "wait-for-database".to_owned()))
+        );
+    }
+
+    #[test]
     fn warning_events_are_filtered_and_ordered() {
         let events = json!({"items": [
             {"type": "Warning", "reason": "Unhealthy", "message": "Readiness probe failed: HTTP probe failed with statuscode: 503", "count": 7, "lastTimestamp": "2026-11-22T10:00:05Z", "involvedObject": {"name": "p2"}},

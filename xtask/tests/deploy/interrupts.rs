@@ -1,58 +1,25 @@
 //! Ctrl-C (SIGINT) at each step of a deploy has one outcome, and never a surprise
 //! rollback.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kube_test_server::Scenario;
 
-use super::{bed, seed_release, writes};
+use super::{bed, interrupt, seed_release, start_deploy, writes};
 use crate::real_api::RealApi;
 use crate::testbed::TestBed;
 
-/// Starts `deploy test --tag <tag>` in the background.
-fn start(bed: &TestBed, tag: &str) -> Child {
-    bed.command(&[
-        "deploy",
-        "test",
-        "--tag",
-        tag,
-        "--engine",
-        "docker",
-        "--poll-interval",
-        "50ms",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap()
-}
-
-/// Waits until a recorded call contains `needle`, then sends SIGINT to the deploy.
-fn interrupt_at(bed: &TestBed, child: &Child, needle: &str) {
-    let started = Instant::now();
-    while !bed.calls().iter().any(|c| c.contains(needle)) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no call with {needle:?}: {:?}",
-            bed.calls()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Interrupts the deploy once a call made after the first `from` contains `needle`.
+fn interrupt_at(
+    bed: &TestBed,
+    from: usize,
+    child: std::process::Child,
+    needle: &str,
+) -> (Option<i32>, String) {
+    bed.wait_for_call(from, needle);
     std::thread::sleep(Duration::from_millis(200));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn finish(child: Child) -> (Option<i32>, String) {
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    interrupt(child)
 }
 
 #[test]
@@ -62,9 +29,9 @@ fn ctrl_c_before_the_upgrade_applies_nothing() {
     bed.commit();
     seed_release(&bed, "test", "good");
     let before = writes(&bed.server);
-    let child = start(&bed, "next");
-    interrupt_at(&bed, &child, "docker image inspect");
-    let (code, stderr) = finish(child);
+    let earlier = bed.calls().len();
+    let child = start_deploy(&bed, "next");
+    let (code, stderr) = interrupt_at(&bed, earlier, child, "docker image inspect");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("nothing was applied"), "{stderr}");
     assert!(
@@ -82,9 +49,9 @@ fn ctrl_c_during_the_smoke_tests_rolls_nothing_back() {
     bed.image_exists().forward_to(&unmigrated.address);
     bed.commit();
     seed_release(&bed, "test", "good");
-    let child = start(&bed, "next");
-    interrupt_at(&bed, &child, "port-forward");
-    let (code, stderr) = finish(child);
+    let earlier = bed.calls().len();
+    let child = start_deploy(&bed, "next");
+    let (code, stderr) = interrupt_at(&bed, earlier, child, "port-forward");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("revision 2 stays applied"), "{stderr}");
     assert!(
@@ -100,9 +67,9 @@ fn ctrl_c_stops_a_hung_helm() {
     let scenario = Scenario::new().delay("patch", "deployments", Duration::from_secs(30));
     let bed = bed("interrupt-helm", scenario);
     let started = Instant::now();
-    let child = start(&bed, "first");
-    interrupt_at(&bed, &child, "helm upgrade");
-    let (code, stderr) = finish(child);
+    let earlier = bed.calls().len();
+    let child = start_deploy(&bed, "first");
+    let (code, stderr) = interrupt_at(&bed, earlier, child, "helm upgrade");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(20),

@@ -1,11 +1,10 @@
 //! The deploy lock: a Lease in the release's namespace held for the whole deploy.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kube_test_server::{Pods, Scenario};
 
-use super::{bed, deploy_tag, seed_release};
+use super::{WATCHING, bed, deploy_tag, interrupt, seed_release, start_deploy};
 
 #[test]
 fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
@@ -13,29 +12,9 @@ fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
     let scenario = Scenario::new().pods(Pods::of("Job").with_image(":slow").never_ready());
     let bed = bed("lock-busy", scenario);
     seed_release(&bed, "test", "good");
-    let first = bed
-        .command(&[
-            "deploy",
-            "test",
-            "--tag",
-            "slow",
-            "--engine",
-            "docker",
-            "--poll-interval",
-            "50ms",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !bed.calls().iter().any(|c| c.contains("get deployments")) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the first deploy never started watching"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let earlier = bed.calls().len();
+    let first = start_deploy(&bed, "slow");
+    bed.wait_for_call(earlier, WATCHING);
     let lease = bed
         .server
         .get(
@@ -70,17 +49,8 @@ fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
             .any(|c| c.contains("upgrade --install") && c.contains("second"))
     );
 
-    std::process::Command::new("kill")
-        .args(["-INT", &first.id().to_string()])
-        .status()
-        .unwrap();
-    let output = first.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (code, stderr) = interrupt(first);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(
         bed.server
             .get(

@@ -15,8 +15,6 @@ mod recovery;
 mod rollout_watch;
 mod testbed;
 
-use std::time::Duration;
-
 use kube_test_server::{Pods, Scenario, TestServer};
 use real_api::RealApi;
 use serde_json::Value;
@@ -102,45 +100,48 @@ fn seed_release_unready(bed: &TestBed, env: &str, tag: &str) {
     );
 }
 
-/// Deploys `tag`, interrupts it while it watches the rollout, and checks it exits 130.
-fn interrupt_while_watching(bed: &TestBed, tag: &str) -> String {
-    let earlier = bed.calls().len();
-    let child = bed
-        .command(&[
-            "deploy",
-            "test",
-            "--tag",
-            tag,
-            "--engine",
-            "docker",
-            "--poll-interval",
-            "50ms",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let watching = |calls: &[String]| {
-        let calls = &calls[earlier..];
-        let upgrade = calls.iter().position(|c| c.starts_with("helm upgrade"));
-        upgrade.is_some_and(|u| calls[u..].iter().any(|c| c.contains("get deployments")))
-    };
-    let started = std::time::Instant::now();
-    while !watching(&bed.calls()) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the rollout watch never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Starts `deploy test --tag <tag>` in the background.
+fn start_deploy(bed: &TestBed, tag: &str) -> std::process::Child {
+    bed.command(&[
+        "deploy",
+        "test",
+        "--tag",
+        tag,
+        "--engine",
+        "docker",
+        "--poll-interval",
+        "50ms",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
+/// The rollout watch's read of the Deployment (the drift check reads several kinds).
+const WATCHING: &str = "get deployments -l";
+
+/// Sends SIGINT to a background deploy; its exit code and stderr.
+fn interrupt(child: std::process::Child) -> (Option<i32>, String) {
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Deploys `tag`, interrupts it while it watches the rollout, and checks it exits 130.
+fn interrupt_while_watching(bed: &TestBed, tag: &str) -> String {
+    let earlier = bed.calls().len();
+    let child = start_deploy(bed, tag);
+    bed.wait_for_call(earlier, WATCHING);
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
     stderr
 }
 
@@ -524,6 +525,18 @@ fn a_failed_first_install_is_uninstalled_when_the_overlay_says_so() {
             .get("apps/v1", "Deployment", "api-test", "api")
             .is_none()
     );
+    let uninstall = calls
+        .iter()
+        .find(|c| c.starts_with("helm uninstall"))
+        .unwrap();
+    assert!(
+        uninstall.contains("--ignore-not-found") && uninstall.contains("--wait"),
+        "waits until the objects are gone: {uninstall}"
+    );
+    assert!(
+        bed.server.list("v1", "Pod", Some("api-test")).is_empty(),
+        "nothing left terminating"
+    );
 }
 
 #[test]
@@ -670,22 +683,14 @@ fn status_reports_revision_image_and_pods() {
     let bed = bed("status", Scenario::new());
     seed_release(&bed, "test", "first");
     seed_release(&bed, "test", TAG);
-    let scaled = bed.tool(
-        "kubectl",
-        &[
-            "--namespace",
-            "api-test",
-            "scale",
-            "deployment/api",
-            "--replicas",
-            "3",
-        ],
-    );
-    assert!(
-        scaled.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scaled.stderr)
-    );
+    bed.kubectl(&[
+        "--namespace",
+        "api-test",
+        "scale",
+        "deployment/api",
+        "--replicas",
+        "3",
+    ]);
     bed.wait_for("three ready pods", |server| {
         rollout_done(server, "api-test")
             && server

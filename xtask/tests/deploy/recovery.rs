@@ -75,31 +75,6 @@ fn a_first_install_that_stored_nothing_is_not_uninstalled() {
 }
 
 #[test]
-fn a_failed_first_install_is_uninstalled_and_waited_for() {
-    let scenario = Scenario::new().pods(
-        Pods::of("Deployment")
-            .with_image(":missing")
-            .init_image_pull_backoff(),
-    );
-    let bed = bed("uninstall-wait", scenario);
-    let (code, _, stderr) = deploy_tag(&bed, "missing", &[]);
-    assert_eq!(code, Some(4), "{stderr}");
-    let calls = bed.calls();
-    let uninstall = calls
-        .iter()
-        .find(|c| c.starts_with("helm uninstall"))
-        .unwrap();
-    assert!(
-        uninstall.contains("--ignore-not-found") && uninstall.contains("--wait"),
-        "{uninstall}"
-    );
-    assert!(
-        bed.server.list("v1", "Pod", Some("api-test")).is_empty(),
-        "nothing left terminating"
-    );
-}
-
-#[test]
 fn the_rollback_target_is_the_last_revision_a_deploy_verified() {
     let api = crate::real_api::RealApi::start(true);
     let scenario = Scenario::new()
@@ -133,22 +108,14 @@ fn the_rollback_target_is_the_last_revision_a_deploy_verified() {
 fn fields_changed_by_kubectl_are_taken_back_and_named() {
     let bed = bed("conflict", Scenario::new());
     seed_release(&bed, "test", "good");
-    let scaled = bed.tool(
-        "kubectl",
-        &[
-            "--namespace",
-            "api-test",
-            "scale",
-            "deployment/api",
-            "--replicas",
-            "2",
-        ],
-    );
-    assert!(
-        scaled.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scaled.stderr)
-    );
+    bed.kubectl(&[
+        "--namespace",
+        "api-test",
+        "scale",
+        "deployment/api",
+        "--replicas",
+        "2",
+    ]);
     let api = crate::real_api::RealApi::start(true);
     let mut bed = bed;
     bed.forward_to(&api.address);

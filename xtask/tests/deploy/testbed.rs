@@ -300,6 +300,31 @@ impl TestBed {
             .collect()
     }
 
+    /// Waits until a call recorded after the first `from` contains `needle`.
+    pub fn wait_for_call(&self, from: usize, needle: &str) {
+        let started = Instant::now();
+        while !self.calls()[from..].iter().any(|c| c.contains(needle)) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no call with {needle:?}: {:?}",
+                self.calls()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs the real kubectl with the test bed's kubeconfig (a test's own set-up, not
+    /// recorded), asserts it succeeded, and returns what it printed.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let output = self.tool("kubectl", args);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Runs `cargo xtask` (the built binary) against the scratch repository.
     pub fn xtask(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
