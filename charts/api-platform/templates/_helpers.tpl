@@ -103,6 +103,46 @@ password
 {{- end }}
 
 {{/*
+The chart's own secret values, resolved once per render and shared by the Secrets and the
+checksum annotations: given in values, else read back from the live Secret (`lookup`, on
+upgrades), else generated. Resolving them in each template separately would generate a
+different random value for the Secret and for each checksum, and the first upgrade
+(when `lookup` finds the live value) would then change every checksum and restart the
+pods. Returns JSON: {"databasePassword", "jwtSecret", "adminPassword"}; a value made
+outside the chart (existingSecret), or not asked for (no bootstrap admin), is empty.
+*/}}
+{{- define "api-platform.secretValues" -}}
+{{- if not (hasKey $ "apiPlatformSecretValues") }}
+{{- $values := dict "databasePassword" "" "jwtSecret" "" "adminPassword" "" }}
+{{- if not .Values.database.existingSecret }}
+{{- $password := .Values.database.password }}
+{{- if not $password }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.databaseSecretName" .) }}
+{{- if and $live $live.data (hasKey $live.data "password") }}
+{{- $password = index $live.data "password" | b64dec }}
+{{- else }}
+{{- $password = randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+{{- $_ := set $values "databasePassword" $password }}
+{{- end }}
+{{- if not .Values.auth.existingSecret }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.authSecretName" .) }}
+{{- $data := dict }}
+{{- if and $live $live.data }}
+{{- $data = $live.data }}
+{{- end }}
+{{- $_ := set $values "jwtSecret" ((get $data "jwt-secret") | default (randAlphaNum 48 | b64enc) | b64dec) }}
+{{- if .Values.auth.bootstrapAdmin }}
+{{- $_ := set $values "adminPassword" ((get $data "admin-password") | default (randAlphaNum 24 | b64enc) | b64dec) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $ "apiPlatformSecretValues" $values }}
+{{- end }}
+{{- toJson (get $ "apiPlatformSecretValues") }}
+{{- end }}
+
+{{/*
 The part of the api container every api-image pod shares (Deployment, init steps,
 migration Job, helm test): image, settings from the ConfigMap, the password from the
 Secret, and the restricted security context.

@@ -6,6 +6,7 @@
 //! smoke step runs for real against the api through a port-forward stand-in.
 #![allow(clippy::unwrap_used)]
 
+mod chart_upgrades;
 mod image;
 mod interrupts;
 mod lock;
