@@ -740,3 +740,75 @@ fn metrics_are_scrapable_by_annotation_or_service_monitor() {
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "http");
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
 }
+
+#[test]
+fn every_object_names_its_namespace_so_a_plain_kubectl_apply_lands_there() {
+    for env in ENVS {
+        for doc in &rendered(env).docs {
+            assert_eq!(
+                doc["metadata"]["namespace"].as_str(),
+                Some(format!("api-{env}").as_str()),
+                "{env}: {} {:?} has no metadata.namespace",
+                doc["kind"].as_str().unwrap_or_default(),
+                doc["metadata"]["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn dns_disruptions_and_spreading_work_on_common_clusters() {
+    for env in ENVS {
+        // Node-local DNS caches and OpenShift's resolvers are not `k8s-app=kube-dns` pods:
+        // DNS goes to port 53 anywhere.
+        for policy in kind(env, "NetworkPolicy") {
+            for rule in policy["spec"]["egress"].as_sequence().into_iter().flatten() {
+                let dns = rule["ports"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["port"] == 53);
+                assert!(
+                    !dns || rule["to"].is_null(),
+                    "{env}: {:?} limits DNS to some pods",
+                    policy["metadata"]["name"]
+                );
+            }
+        }
+        // A database outage makes every api pod unready; drains must still go on.
+        for pdb in kind(env, "PodDisruptionBudget") {
+            assert_eq!(
+                pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow",
+                "{env}"
+            );
+        }
+        for hpa in kind(env, "HorizontalPodAutoscaler") {
+            let metrics: Vec<&str> = hpa["spec"]["metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["resource"]["name"].as_str())
+                .collect();
+            assert_eq!(
+                metrics,
+                ["cpu"],
+                "{env}: one password hash is most of a small memory request; scale on CPU"
+            );
+        }
+        let deployment = one(env, "Deployment", "api");
+        for spread in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(
+                spread["matchLabelKeys"][0], "pod-template-hash",
+                "{env}: old and new ReplicaSets counted apart"
+            );
+            assert_eq!(
+                spread["whenUnsatisfiable"], "ScheduleAnyway",
+                "{env}: nodes without zone labels still schedule"
+            );
+        }
+    }
+}
