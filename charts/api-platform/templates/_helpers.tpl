@@ -143,6 +143,50 @@ outside the chart (existingSecret), or not asked for (no bootstrap admin), is em
 {{- end }}
 
 {{/*
+Refuses, on an upgrade, the changes the in-chart PostgreSQL cannot take (bitnami's
+charts do the same): a new password (PostgreSQL reads POSTGRES_PASSWORD only when it
+initialises an empty volume, so the api would be locked out), a lost Secret (a new
+password would be generated), and a different volume (a StatefulSet's
+volumeClaimTemplates cannot change). Each message says what to do instead.
+*/}}
+{{- define "api-platform.upgradeGuards" -}}
+{{- if and .Release.IsUpgrade .Values.postgresql.enabled }}
+{{- $statefulSet := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "api-platform.postgresqlName" .) }}
+{{- if $statefulSet }}
+{{- if not .Values.database.existingSecret }}
+{{- $secretName := include "api-platform.databaseSecretName" . }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace $secretName }}
+{{- $livePassword := "" }}
+{{- if and $live $live.data (hasKey $live.data "password") }}
+{{- $livePassword = index $live.data "password" | b64dec }}
+{{- end }}
+{{- if and (not $livePassword) (not .Values.database.password) }}
+{{- fail (printf "the Secret %s holding the database password is gone, but PostgreSQL keeps the password it was initialised with: restore the Secret, or pass that password with --set database.password=..." $secretName) }}
+{{- end }}
+{{- if and $livePassword .Values.database.password (ne $livePassword .Values.database.password) }}
+{{- fail (printf "database.password differs from the password PostgreSQL was initialised with (in the Secret %s), and PostgreSQL reads it only on an empty volume: change it inside PostgreSQL first (ALTER ROLE %s PASSWORD '...'), then upgrade with the new password" $secretName .Values.database.user) }}
+{{- end }}
+{{- end }}
+{{- $liveClaims := $statefulSet.spec.volumeClaimTemplates | default list }}
+{{- $wantsVolume := .Values.postgresql.persistence.enabled }}
+{{- if ne (len $liveClaims | int) (ternary 1 0 $wantsVolume) }}
+{{- fail (printf "postgresql.persistence.enabled cannot change on an installed release (a StatefulSet's volumes are fixed): move the data with pg_dump and pg_restore into a new release, or keep the setting") }}
+{{- end }}
+{{- if $wantsVolume }}
+{{- $claim := index $liveClaims 0 }}
+{{- $liveSize := $claim.spec.resources.requests.storage }}
+{{- if ne (toString $liveSize) (toString .Values.postgresql.persistence.size) }}
+{{- fail (printf "postgresql.persistence.size cannot change on an installed release (%s now, %s asked): grow the claim itself (kubectl patch pvc data-%s-0 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"%s\"}}}}', if its storage class allows expansion), then kubectl delete statefulset %s --cascade=orphan, then upgrade" $liveSize .Values.postgresql.persistence.size (include "api-platform.postgresqlName" .) .Values.postgresql.persistence.size (include "api-platform.postgresqlName" .)) }}
+{{- end }}
+{{- if ne (toString ($claim.spec.storageClassName | default "")) (toString (.Values.postgresql.persistence.storageClass | default ($claim.spec.storageClassName | default ""))) }}
+{{- fail (printf "postgresql.persistence.storageClass cannot change on an installed release: move the data with pg_dump and pg_restore, or keep %q" ($claim.spec.storageClassName | default "")) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The part of the api container every api-image pod shares (Deployment, init steps,
 migration Job, helm test): image, settings from the ConfigMap, the password from the
 Secret, and the restricted security context.
