@@ -101,7 +101,8 @@ fn seed_release_unready(bed: &TestBed, env: &str, tag: &str) {
     );
 }
 
-/// Starts `deploy test --tag <tag>` in the background.
+/// Starts `deploy test --tag <tag>` in the background. Its rollout timeout is long, so
+/// a watch that is meant to be interrupted does not end by itself on a slow machine.
 fn start_deploy(bed: &TestBed, tag: &str) -> std::process::Child {
     bed.command(&[
         "deploy",
@@ -112,6 +113,8 @@ fn start_deploy(bed: &TestBed, tag: &str) -> std::process::Child {
         "docker",
         "--poll-interval",
         "50ms",
+        "--timeout",
+        "5m",
     ])
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped())
