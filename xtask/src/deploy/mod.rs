@@ -40,6 +40,7 @@ use self::record::{DeployRecord, StepRecord};
 use self::recovery::Recovery;
 use self::report::Reporter;
 use self::rollout::Watched;
+use self::smoke::Smoked;
 use self::step::Step;
 use self::upgrade::Upgraded;
 use crate::container_engine::Engine;
@@ -435,20 +436,26 @@ impl Deploy<'_> {
             &scope,
             &settings,
             &rendered.values,
+            &self.interrupt,
             &mut self.reporter,
         );
-        if self.interrupt.happened() {
-            self.record_step(Step::Smoke, started, "interrupted");
-            return Err(Failure::Interrupted(
-                self.stays_applied("stopped the smoke tests", stored),
-            ));
-        }
-        if let Err(reason) = smoked {
-            self.record_step(Step::Smoke, started, "failed");
-            self.mark(&scope, stored, verdict::Verdict::Failed);
-            self.reporter.step(Step::Rollback, "roll back");
-            self.recover(&target, &scope, stored);
-            return Err(Failure::Smoke(reason));
+        match smoked {
+            Smoked::Passed => {}
+            // A Ctrl-C during the smoke tests (which also stops the port-forward) says
+            // nothing about the revision: it is left as it is.
+            Smoked::Interrupted => {
+                self.record_step(Step::Smoke, started, "interrupted");
+                return Err(Failure::Interrupted(
+                    self.stays_applied("stopped the smoke tests", stored),
+                ));
+            }
+            Smoked::Failed(reason) => {
+                self.record_step(Step::Smoke, started, "failed");
+                self.mark(&scope, stored, verdict::Verdict::Failed);
+                self.reporter.step(Step::Rollback, "roll back");
+                self.recover(&target, &scope, stored);
+                return Err(Failure::Smoke(reason));
+            }
         }
         self.record_step(Step::Smoke, started, "ok");
         self.mark(&scope, stored, verdict::Verdict::Verified);

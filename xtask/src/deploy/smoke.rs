@@ -5,14 +5,38 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::report::Reporter;
+use crate::interrupt::Interrupt;
 use crate::kubectl::{Kubectl, Scope};
 use crate::overlay::{self, OverlaySettings};
+
+/// How the smoke step ended.
+pub enum Smoked {
+    Passed,
+    Failed(String),
+    Interrupted,
+}
 
 pub fn run(
     kubectl: &Kubectl,
     scope: &Scope,
     settings: &OverlaySettings,
     values: &Path,
+    interrupt: &Interrupt,
+    reporter: &mut Reporter,
+) -> Smoked {
+    match checks(kubectl, scope, settings, values, interrupt, reporter) {
+        Ok(()) => Smoked::Passed,
+        Err(_) if interrupt.happened() => Smoked::Interrupted,
+        Err(reason) => Smoked::Failed(reason),
+    }
+}
+
+fn checks(
+    kubectl: &Kubectl,
+    scope: &Scope,
+    settings: &OverlaySettings,
+    values: &Path,
+    interrupt: &Interrupt,
     reporter: &mut Reporter,
 ) -> Result<(), String> {
     let deadline =
@@ -31,12 +55,27 @@ pub fn run(
     } else {
         (None, settings.smoke_url.clone())
     };
-    let report = smoke::run_blocking(&smoke::SmokeOptions {
+    let options = smoke::SmokeOptions {
         base_url: url,
         ready_deadline: deadline,
         request_timeout: Duration::from_secs(10),
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    // The suite runs on a thread of its own, so that a Ctrl-C ends the step at once
+    // instead of after the suite's retries.
+    let (done, report) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(smoke::run_blocking(&options));
+    });
+    let report = loop {
+        match report.recv_timeout(Duration::from_millis(100)) {
+            Ok(result) => break result.map_err(|e| e.to_string())?,
+            Err(_) if interrupt.happened() => return Err("interrupted".to_owned()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("the smoke suite stopped without a report".to_owned());
+            }
+        }
+    };
     reporter.line(report.to_table().trim_end());
     if report.passed {
         return Ok(());

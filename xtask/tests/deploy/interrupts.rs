@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use kube_test_server::Scenario;
 
 use super::{bed, interrupt, seed_release, start_deploy, writes};
-use crate::real_api::RealApi;
 use crate::testbed::TestBed;
 
 /// Interrupts the deploy once a call made after the first `from` contains `needle`.
@@ -44,9 +43,16 @@ fn ctrl_c_before_the_upgrade_applies_nothing() {
 
 #[test]
 fn ctrl_c_during_the_smoke_tests_rolls_nothing_back() {
-    let unmigrated = RealApi::start(false);
+    // An api that accepts connections and never answers: the smoke step is still
+    // running when the Ctrl-C comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = silent.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().collect();
+        drop(held);
+    });
     let mut bed = TestBed::new("interrupt-smoke", Scenario::new());
-    bed.image_exists().forward_to(&unmigrated.address);
+    bed.image_exists().forward_to(&address);
     bed.commit();
     seed_release(&bed, "test", "good");
     let earlier = bed.calls().len();
