@@ -106,11 +106,15 @@ fn ctrl_c_at_the_confirmation_prompt_abandons_the_deploy() {
             .args(["-f", "deploy guarded --tag abc123def456"])
             .output()
             .unwrap();
-        let pids: Vec<String> = String::from_utf8_lossy(&found.stdout)
+        // The xtask process itself, not `script` or a shell in between.
+        let xtask = std::path::Path::new(xtask);
+        let deploy = String::from_utf8_lossy(&found.stdout)
             .lines()
             .map(str::to_owned)
-            .collect();
-        if let Some(pid) = pids.into_iter().find(|p| *p != child.id().to_string()) {
+            .find(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == xtask)
+            });
+        if let Some(pid) = deploy {
             break pid;
         }
         assert!(
