@@ -92,11 +92,37 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if interrupted.happened() {
         anyhow::bail!("interrupted");
     }
+    let (passed, failed) = totals(&lines);
     if !result? {
+        eprintln!("tests: {passed} passed, {failed} failed");
         anyhow::bail!("tests failed (see above)");
     }
     eprintln!("xtask: all checks passed in {:.0?}", started.elapsed());
+    // One closing line for every test binary together, for people and CI alike.
+    eprintln!("tests: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Passed and failed tests over every `test result:` line cargo test printed.
+fn totals(lines: &[String]) -> (u64, u64) {
+    let count = |line: &str, word: &str| {
+        line.split(';')
+            .find_map(|part| {
+                part.trim()
+                    .trim_start_matches("test result: ok.")
+                    .trim_start_matches("test result: FAILED.")
+                    .trim()
+                    .strip_suffix(word)
+            })
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    lines
+        .iter()
+        .filter(|l| l.starts_with("test result:"))
+        .fold((0, 0), |(p, f), l| {
+            (p + count(l, "passed"), f + count(l, "failed"))
+        })
 }
 
 /// Runs `command`, echoing its stdout and stderr as they come and keeping every line (in
@@ -153,4 +179,20 @@ fn run_teed(mut command: std::process::Command) -> (anyhow::Result<bool>, Vec<St
         .map(|s| s.success())
         .map_err(anyhow::Error::new);
     (status, lines)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn totals_add_up_every_test_binary() {
+        let lines: Vec<String> = [
+            "test result: ok. 30 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.08s",
+            "running 2 tests",
+            "test result: FAILED. 41 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 48.85s",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(super::totals(&lines), (71, 1));
+    }
 }
