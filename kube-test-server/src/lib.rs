@@ -30,6 +30,7 @@ mod selector;
 mod server;
 mod status;
 mod store;
+pub mod tools;
 mod watch;
 
 use std::path::Path;

@@ -5,29 +5,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kube_test_server::{Pods, Scenario, TestServer};
 use serde_json::Value;
 
-/// `.tools/bin` with the pinned helm and kubectl, installed once per test process.
-fn tools() -> &'static PathBuf {
-    static TOOLS: OnceLock<PathBuf> = OnceLock::new();
-    TOOLS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let output = Command::new("bash")
-            .arg(root.join("scripts/install-tools.sh"))
-            .arg("--pinned")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "install-tools: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        root.join(".tools/bin")
-    })
+/// `.tools/bin` with the pinned helm and kubectl.
+fn tools() -> PathBuf {
+    kube_test_server::tools::pinned()
+        .unwrap_or_else(|why| panic!("{why}"))
+        .join("bin")
 }
 
 /// A server, a kubeconfig for it, and a chart made by `helm create demo`.

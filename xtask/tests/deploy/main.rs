@@ -24,19 +24,24 @@ use testbed::TestBed;
 const TAG: &str = "abc123def456";
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn deploy_tag(bed: &TestBed, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
-    let mut args = vec![
+/// `cargo xtask deploy <env> <args>` with the docker stand-in and a quick poll.
+fn xtask_deploy(bed: &TestBed, env: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
         "deploy",
-        "test",
-        "--tag",
-        tag,
+        env,
         "--engine",
         "docker",
         "--poll-interval",
         "50ms",
     ];
+    all.extend_from_slice(args);
+    bed.xtask(&all)
+}
+
+fn deploy_tag(bed: &TestBed, tag: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["--tag", tag];
     args.extend_from_slice(extra);
-    let output = bed.xtask(&args);
+    let output = xtask_deploy(bed, "test", &args);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -359,16 +364,7 @@ fn protected_environments_need_a_tag_a_clean_tree_and_a_confirmation() {
     bed.image_exists().forward_to(&api.address);
     bed.commit();
     let run = |args: &[&str]| {
-        let mut all = vec![
-            "deploy",
-            "guarded",
-            "--engine",
-            "docker",
-            "--poll-interval",
-            "50ms",
-        ];
-        all.extend_from_slice(args);
-        let output = bed.xtask(&all);
+        let output = xtask_deploy(&bed, "guarded", args);
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -840,24 +836,7 @@ fn build_labels_tags_with_the_revision_and_pushes_with_a_digest() {
     bed.commit();
     let binary = bed.root.join("Cargo-built-api");
     std::fs::write(&binary, "not really a binary").unwrap();
-    std::fs::write(
-        bed.root.join(".gitignore"),
-        "/target\n/.tools\n/standin\n/kubeconfig\n/.helm\n/Cargo-built-api\n",
-    )
-    .unwrap();
-    std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qam",
-            "ignore",
-        ])
-        .current_dir(&bed.root)
-        .status()
-        .unwrap();
+    bed.commit();
     let revision = head_revision(&bed.root);
 
     let output = bed.xtask(&[

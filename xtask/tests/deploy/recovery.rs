@@ -12,20 +12,7 @@ fn ask_for_a_missing_kind(bed: &TestBed) {
     let mut text = std::fs::read_to_string(&template).unwrap();
     text.push_str("\nmetrics:\n  serviceMonitor:\n    enabled: true\n");
     std::fs::write(&template, text).unwrap();
-    let commit = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qam",
-            "servicemonitor",
-        ])
-        .current_dir(&bed.root)
-        .status()
-        .unwrap();
-    assert!(commit.success());
+    bed.commit();
 }
 
 #[test]

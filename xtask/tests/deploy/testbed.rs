@@ -110,22 +110,8 @@ fn program(name: &str) -> PathBuf {
 
 /// The real tools at the pinned versions, installed once (the scratch repositories
 /// link to them).
-pub fn real_tools() -> &'static PathBuf {
-    static TOOLS: OnceLock<PathBuf> = OnceLock::new();
-    TOOLS.get_or_init(|| {
-        let root = workspace();
-        let output = Command::new("bash")
-            .arg(root.join("scripts/install-tools.sh"))
-            .arg("--pinned")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "install-tools: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        root.join(".tools")
-    })
+pub fn real_tools() -> &'static Path {
+    kube_test_server::tools::pinned().unwrap_or_else(|why| panic!("{why}"))
 }
 
 pub struct TestBed {
