@@ -812,3 +812,45 @@ fn dns_disruptions_and_spreading_work_on_common_clusters() {
         }
     }
 }
+
+#[test]
+fn prods_database_ca_reaches_every_container_that_connects() {
+    let config = one("prod", "ConfigMap", "api");
+    assert_eq!(config["data"]["DB_SSLMODE"], "verify-full");
+    assert_eq!(
+        config["data"]["DB_SSLROOTCERT"],
+        "/etc/api/database-ca/ca.crt"
+    );
+    for (source, spec, _) in pod_specs("prod") {
+        if source.contains("postgresql") || source.contains("smoke") {
+            continue;
+        }
+        let volume = spec["volumes"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == "database-ca");
+        let volume = volume.unwrap_or_else(|| panic!("{source}: no database-ca volume"));
+        assert_eq!(volume["configMap"]["name"], "database-ca", "{source}");
+        for (container, _) in containers(spec) {
+            let mounted = container["volumeMounts"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|m| {
+                    m["name"] == "database-ca"
+                        && m["mountPath"] == "/etc/api/database-ca"
+                        && m["readOnly"] == true
+                });
+            assert!(
+                mounted,
+                "{source}: container {:?} cannot read the CA",
+                container["name"]
+            );
+        }
+    }
+    assert!(
+        one("dev", "ConfigMap", "api")["data"]["DB_SSLROOTCERT"].is_null(),
+        "no CA unless one is set"
+    );
+}

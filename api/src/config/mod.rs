@@ -395,8 +395,29 @@ impl Env<'_> {
         if let Some(password) = self.get("DB_PASSWORD") {
             options = options.password(&password);
         }
+        if let Some(path) = self.get("DB_SSLROOTCERT") {
+            options = options.ssl_root_cert(check_ca_bundle(path.trim())?);
+        }
         Ok(options)
     }
+}
+
+/// A CA bundle the database's certificate is checked against: a readable PEM file with
+/// at least one certificate. Checked at start, so a wrong path fails with one line.
+fn check_ca_bundle(path: &str) -> Result<std::path::PathBuf, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        ConfigError::new(
+            "DB_SSLROOTCERT",
+            format!("cannot read the CA bundle {path:?}: {err}"),
+        )
+    })?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(ConfigError::new(
+            "DB_SSLROOTCERT",
+            format!("{path:?} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"),
+        ));
+    }
+    Ok(std::path::PathBuf::from(path))
 }
 
 #[cfg(test)]
@@ -417,6 +438,26 @@ mod tests {
         "DATABASE_URL",
         "postgres://app:secret@db.example:6543/users",
     );
+
+    #[test]
+    fn a_ca_bundle_must_be_a_readable_pem_file() {
+        let parts = [
+            ("DB_HOST", "db"),
+            ("DB_NAME", "api"),
+            ("DB_USER", "api"),
+            ("DB_SSLMODE", "verify-full"),
+        ];
+        let missing = [&parts[..], &[("DB_SSLROOTCERT", "/nonexistent/ca.crt")]].concat();
+        let err = config(&missing).unwrap_err();
+        assert_eq!(err.variable, "DB_SSLROOTCERT");
+        assert!(err.problem.contains("cannot read the CA bundle"), "{err}");
+        let not_pem = std::env::temp_dir().join(format!("not-a-ca-{}.txt", std::process::id()));
+        std::fs::write(&not_pem, "hello").unwrap();
+        let path = not_pem.to_string_lossy().into_owned();
+        let err = config(&[&parts[..], &[("DB_SSLROOTCERT", path.as_str())]].concat()).unwrap_err();
+        assert!(err.problem.contains("holds no PEM certificate"), "{err}");
+        let _ = std::fs::remove_file(not_pem);
+    }
 
     #[test]
     fn defaults_apply_when_only_the_database_is_set() {

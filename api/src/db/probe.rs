@@ -152,8 +152,15 @@ pub async fn wait_until_answering(
 pub fn describe(err: &sqlx::Error) -> String {
     match err {
         sqlx::Error::PoolTimedOut => "timed out waiting for a database connection".to_owned(),
+        // sqlx hands the TLS library's refusals over as I/O errors.
+        sqlx::Error::Io(io) if io.to_string().contains("certificate") => format!(
+            "TLS with the database failed ({io}); check DB_SSLMODE and the CA bundle in DB_SSLROOTCERT"
+        ),
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
         sqlx::Error::Database(db) => format!("database error: {}", db.message()),
+        sqlx::Error::Tls(tls) => format!(
+            "TLS with the database failed ({tls}); check DB_SSLMODE and the CA bundle in DB_SSLROOTCERT"
+        ),
         other => other.to_string(),
     }
 }

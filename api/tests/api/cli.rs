@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use crate::helpers::{closed_port, database_url};
 
 /// The binary with a clean environment: only what a test sets reaches it.
-fn api(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn api(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
     command
         .args(args)
@@ -25,13 +25,13 @@ fn api(args: &[&str], env: &[(&str, &str)]) -> Command {
     command
 }
 
-struct Finished {
-    success: bool,
-    code: Option<i32>,
-    output: String,
+pub struct Finished {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub output: String,
 }
 
-async fn finish(mut command: Command) -> Finished {
+pub async fn finish(mut command: Command) -> Finished {
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the api command finished within 60s")

@@ -11,4 +11,5 @@ mod helpers;
 mod metrics;
 mod openapi;
 mod smoke;
+mod tls;
 mod users;

@@ -219,6 +219,43 @@ securityContext:
   {{- toYaml .Values.containerSecurityContext | nindent 2 }}
 {{- end }}
 
+{{/*
+The CA bundle the database's certificate is checked against (database.tls), mounted in
+every container that connects to the database: a volume, its mount, and the path the api
+reads it from (DB_SSLROOTCERT). Each prints nothing when no CA is configured.
+*/}}
+{{- define "api-platform.databaseCAPath" -}}
+{{- if or .Values.database.tls.caConfigMap .Values.database.tls.caSecret -}}
+/etc/api/database-ca/{{ .Values.database.tls.caKey }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.databaseCAMount" -}}
+{{- if include "api-platform.databaseCAPath" . }}
+- name: database-ca
+  mountPath: /etc/api/database-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.databaseCAVolume" -}}
+{{- if .Values.database.tls.caSecret }}
+- name: database-ca
+  secret:
+    secretName: {{ .Values.database.tls.caSecret }}
+    items:
+      - key: {{ .Values.database.tls.caKey }}
+        path: {{ .Values.database.tls.caKey }}
+{{- else if .Values.database.tls.caConfigMap }}
+- name: database-ca
+  configMap:
+    name: {{ .Values.database.tls.caConfigMap }}
+    items:
+      - key: {{ .Values.database.tls.caKey }}
+        path: {{ .Values.database.tls.caKey }}
+{{- end }}
+{{- end }}
+
 {{/* An init container that waits for PostgreSQL (and, with migrations, for the schema). */}}
 {{- define "api-platform.waitForDatabase" -}}
 - name: wait-for-database
@@ -232,6 +269,10 @@ securityContext:
     {{- end }}
   resources:
     {{- toYaml .root.Values.waitForDatabase.resources | nindent 4 }}
+  {{- with include "api-platform.databaseCAMount" .root }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end }}
 
 {{/* Pod-level settings shared by every pod running the api image. */}}
