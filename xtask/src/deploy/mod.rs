@@ -307,10 +307,15 @@ impl Deploy<'_> {
         let options = UpgradeOptions {
             major: self.major,
             create_namespace: settings.create_namespace,
-            labels: vec![(
-                verdict::LABEL.to_owned(),
-                verdict::Verdict::Pending.as_str().to_owned(),
-            )],
+            // Stored with the revision, so it never inherits the last one's verdict (helm
+            // 4; on helm 3 the label is written right after the upgrade).
+            labels: match self.major {
+                HelmMajor::V4 => vec![(
+                    verdict::LABEL.to_owned(),
+                    verdict::Verdict::Pending.as_str().to_owned(),
+                )],
+                HelmMajor::V3 => vec![],
+            },
             timeout: settings.timeouts.deploy.clone(),
         };
         let deadline =
@@ -381,6 +386,9 @@ impl Deploy<'_> {
             "applied as revision {}",
             stored.map_or("?".to_owned(), |r| r.to_string())
         ));
+        if self.major == HelmMajor::V3 {
+            self.mark(&scope, stored, verdict::Verdict::Pending);
+        }
         self.record_step(Step::Upgrade, started, "ok");
 
         self.reporter.step(Step::Rollout, "rollout");
