@@ -308,14 +308,11 @@ impl Deploy<'_> {
             major: self.major,
             create_namespace: settings.create_namespace,
             // Stored with the revision, so it never inherits the last one's verdict (helm
-            // 4; on helm 3 the label is written right after the upgrade).
-            labels: match self.major {
-                HelmMajor::V4 => vec![(
-                    verdict::LABEL.to_owned(),
-                    verdict::Verdict::Pending.as_str().to_owned(),
-                )],
-                HelmMajor::V3 => vec![],
-            },
+            // has had release labels since 3.13; xtask accepts helm 3.14 and later).
+            labels: vec![(
+                verdict::LABEL.to_owned(),
+                verdict::Verdict::Pending.as_str().to_owned(),
+            )],
             timeout: settings.timeouts.deploy.clone(),
         };
         let deadline =
@@ -386,9 +383,6 @@ impl Deploy<'_> {
             "applied as revision {}",
             stored.map_or("?".to_owned(), |r| r.to_string())
         ));
-        if self.major == HelmMajor::V3 {
-            self.mark(&scope, stored, verdict::Verdict::Pending);
-        }
         self.record_step(Step::Upgrade, started, "ok");
 
         self.reporter.step(Step::Rollout, "rollout");
