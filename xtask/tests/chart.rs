@@ -854,3 +854,41 @@ fn prods_database_ca_reaches_every_container_that_connects() {
         "no CA unless one is set"
     );
 }
+
+#[test]
+fn ingress_sources_other_than_the_usual_controller_can_be_let_in() {
+    let base = ["image.tag=v1", "networkPolicy.enabled=true"];
+    let api_policy = |sets: &[&str]| -> Value {
+        let output = template_with(&[&base[..], sets].concat());
+        assert!(output.status.success(), "{}", text(&output));
+        serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&output.stdout))
+            .filter_map(|d| Value::deserialize(d).ok())
+            .find(|d| d["kind"] == "NetworkPolicy" && d["metadata"]["name"] == "api-api-platform")
+            .unwrap()
+    };
+    let extra =
+        api_policy(&["networkPolicy.extraIngress[0].namespaceSelector.matchLabels.team=routing"]);
+    let sources = extra["spec"]["ingress"][0]["from"].as_sequence().unwrap();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["namespaceSelector"]["matchLabels"]["team"] == "routing"),
+        "{sources:?}"
+    );
+    let open = api_policy(&["networkPolicy.allowExternal=true"]);
+    let rules = open["spec"]["ingress"].as_sequence().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["from"].is_null() && r["ports"][0]["port"] == "http"),
+        "{rules:?}"
+    );
+    // A NodePort Service is reached from outside the cluster: say what to set.
+    let refused = template_with(&[&base[..], &["service.type=NodePort"]].concat());
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("set networkPolicy.allowExternal=true"),
+        "{}",
+        text(&refused)
+    );
+}
