@@ -31,8 +31,16 @@ pub async fn run_all(options: &SmokeOptions) -> SmokeReport {
         base: base.clone(),
     };
     let mut checks = vec![
-        timed("liveness", api.expect_status("/healthz", StatusCode::OK)).await,
-        timed("readiness", api.wait_ready(options.ready_deadline)).await,
+        timed(
+            "liveness",
+            api.poll("/healthz", options.ready_deadline, Retry::OnlyUnreachable),
+        )
+        .await,
+        timed(
+            "readiness",
+            api.poll("/readyz", options.ready_deadline, Retry::UntilOk),
+        )
+        .await,
     ];
     let ready = checks.iter().all(|c| c.passed);
     checks.push(timed("database check", api.db_check()).await);
@@ -52,6 +60,15 @@ struct Api {
     base: String,
 }
 
+/// Which failures a poll waits out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Only an unreachable server; any answer other than 200 fails at once.
+    OnlyUnreachable,
+    /// Any failure.
+    UntilOk,
+}
+
 impl Api {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(StatusCode, Value), String> {
         let response = request.send().await.map_err(|err| describe(&err))?;
@@ -69,33 +86,39 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    async fn expect_status(&self, path: &str, expected: StatusCode) -> Result<String, String> {
-        let (status, body) = self.send(self.client.get(self.url(path))).await?;
-        if status == expected {
-            Ok(format!("GET {path}: {status}"))
-        } else {
-            Err(format!(
-                "GET {path}: expected {expected}, got {status}: {}",
-                error_message(&body)
-            ))
-        }
-    }
-
-    /// Polls `/readyz` with backoff until 200 or the deadline.
-    async fn wait_ready(&self, deadline: Duration) -> Result<String, String> {
+    /// Polls `path` with backoff until it answers 200 or the deadline passes. A server not
+    /// reachable yet (connection refused, the ingress's certificate not issued yet on a
+    /// first deploy) is always waited for; a wrong answer only with `Retry::UntilOk`.
+    async fn poll(&self, path: &str, deadline: Duration, retry: Retry) -> Result<String, String> {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(250);
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let last = match self.send(self.client.get(self.url("/readyz"))).await {
-                Ok((StatusCode::OK, _)) => return Ok(format!("ready after {attempts} attempt(s)")),
+            let last = match self.send(self.client.get(self.url(path))).await {
+                Ok((StatusCode::OK, _)) if attempts == 1 => {
+                    return Ok(format!("GET {path}: 200 OK"));
+                }
+                Ok((StatusCode::OK, _)) => {
+                    return Ok(format!("GET {path}: 200 OK after {attempts} attempt(s)"));
+                }
+                Ok((status, body)) if retry == Retry::OnlyUnreachable => {
+                    return Err(format!(
+                        "GET {path}: expected 200 OK, got {status}: {}",
+                        error_message(&body)
+                    ));
+                }
                 Ok((status, body)) => format!("{status}: {}", error_message(&body)),
                 Err(err) => err,
             };
             if started.elapsed() + backoff > deadline {
+                let state = if retry == Retry::UntilOk {
+                    "not ready"
+                } else {
+                    "not reachable"
+                };
                 return Err(format!(
-                    "not ready within {deadline:?} ({attempts} attempts); last: {last}"
+                    "GET {path}: {state} within {deadline:?} ({attempts} attempts); last: {last}"
                 ));
             }
             tokio::time::sleep(backoff).await;

@@ -892,3 +892,17 @@ fn ingress_sources_other_than_the_usual_controller_can_be_let_in() {
         text(&refused)
     );
 }
+
+#[test]
+fn environments_smoke_tested_over_https_use_publicly_trusted_certificates() {
+    for env in ["staging", "prod"] {
+        let ingress = one(env, "Ingress", "api");
+        let issuer = ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !issuer.contains("staging"),
+            "{env}: the smoke step cannot trust {issuer}'s certificates"
+        );
+    }
+}

@@ -81,3 +81,29 @@ async fn a_service_that_never_gets_ready_fails_within_the_deadline() {
         "no round trip when not ready"
     );
 }
+
+/// A server that comes up while the suite already runs (a first deploy's ingress, a
+/// port-forward still connecting) is waited for, liveness included.
+#[sqlx::test]
+async fn a_server_that_comes_up_late_is_waited_for(pool: PgPool) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        TestApp::spawn_with(pool, &[("PORT", &address.port().to_string())]).await
+    });
+    let report = run_all(&SmokeOptions {
+        base_url: format!("http://{address}/"),
+        ready_deadline: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(10),
+    })
+    .await;
+    let _app = late.await.unwrap();
+    assert!(report.passed, "{}", report.to_table());
+    assert!(
+        report.checks[0].detail.contains("after"),
+        "{}",
+        report.to_table()
+    );
+}
