@@ -2,9 +2,9 @@
 # Installs the tools the chart and the deployer need (helm, kubectl, and the Kubernetes
 # manifest validator) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
-# A container engine (podman or docker, for `cargo xtask build` and the image tests) comes
-# from the system: when neither is there, podman is installed with apt-get if this runs
-# as root on Debian or Ubuntu; otherwise the script says what to install.
+# A container engine (podman or docker, for `cargo xtask build` and the image tests) and
+# wrk (an HTTP load generator) come from the system: when missing, they are installed with
+# apt-get if this runs as root on Debian or Ubuntu; otherwise the script says what to install.
 #
 # Usage: scripts/install-tools.sh [--pinned] [--print-paths]
 #   --pinned       use exactly the pinned helm and kubectl, installed into .tools/bin, never
@@ -180,16 +180,32 @@ ensure_engine() {
   RESULT=""
 }
 
+# wrk, the HTTP load generator (the shutdown drain test, `cargo xtask bench`), from the
+# system: apt-get when root on Debian or Ubuntu, otherwise the script says what to install.
+ensure_wrk() {
+  if command -v wrk >/dev/null; then RESULT="$(command -v wrk)"; return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing wrk with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >&2 ||
+      die "apt-get could not install wrk; install wrk yourself"
+    RESULT="$(command -v wrk)"; return
+  fi
+  say "no wrk: install it (Debian/Ubuntu: apt-get install wrk)"
+  RESULT=""
+}
+
 ensure_binary helm "$HELM_MIN" "$HELM_VERSION"; HELM="$RESULT"
 ensure_binary kubectl "$KUBECTL_MIN" "$KUBECTL_VERSION"; KUBECTL="$RESULT"
 ensure_validator; VALIDATE="$RESULT"
 ensure_engine; ENGINE="$RESULT"
+ensure_wrk; WRK="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nengine=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$ENGINE"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nengine=%s\nwrk=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$ENGINE" "$WRK"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
   say "kubernetes-validate at $VALIDATE"
   say "container engine: ${ENGINE:-none}"
+  say "wrk: ${WRK:-none}"
 fi

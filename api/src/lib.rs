@@ -30,6 +30,7 @@ pub struct Application {
     local_addr: SocketAddr,
     state: AppState,
     shutdown_grace_period: Duration,
+    shutdown_delay: Duration,
 }
 
 impl Application {
@@ -53,6 +54,7 @@ impl Application {
             local_addr,
             state,
             shutdown_grace_period: config.shutdown_grace_period,
+            shutdown_delay: config.shutdown_delay,
         })
     }
 
@@ -64,22 +66,29 @@ impl Application {
         self.state.pool.clone()
     }
 
-    /// Serves until `shutdown` completes, then turns readiness off, lets in-flight
-    /// requests finish within the grace period, and closes the pool.
+    /// Serves until `shutdown` completes; then turns readiness off and keeps serving for
+    /// the shutdown delay (while endpoints and ingresses stop routing here, requests
+    /// still arrive); then stops accepting, lets in-flight requests finish within the
+    /// grace period, and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let Self {
             server,
             service,
             state,
             shutdown_grace_period,
+            shutdown_delay,
             ..
         } = self;
         let handle = server.handle();
         let draining = state.clone();
         tokio::spawn(async move {
             shutdown.await;
-            tracing::info!(grace_period = ?shutdown_grace_period, "shutdown requested; draining in-flight requests");
             draining.start_draining();
+            if !shutdown_delay.is_zero() {
+                tracing::info!(delay = ?shutdown_delay, "shutdown requested; readiness off, still serving while traffic moves away");
+                tokio::time::sleep(shutdown_delay).await;
+            }
+            tracing::info!(grace_period = ?shutdown_grace_period, "draining in-flight requests");
             handle.stop_graceful(shutdown_grace_period);
         });
         server.serve(service).await;

@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     eprintln!("    using {}", database.describe());
 
     project::step(
-        "tools for the chart and image tests (helm, kubectl, kubernetes-validate, podman or docker)",
+        "tools for the chart, image and load tests (helm, kubectl, kubernetes-validate, podman or docker, wrk)",
     );
     let tools = crate::tools::Tools::ensure()?;
 
@@ -79,6 +79,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .env("DATABASE_URL", database.url())
         .env("API_TEST_IMAGE", image.reference())
         .env("API_TEST_ENGINE", &engine);
+    if let Some(wrk) = &tools.wrk {
+        command.env("API_TEST_WRK", wrk);
+    }
     let (result, lines) = run_teed(command);
     drop(database);
     if let Some(path) = &args.junit {

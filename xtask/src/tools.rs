@@ -13,6 +13,8 @@ pub struct Tools {
     pub kubernetes_validate: PathBuf,
     /// podman or docker, when one is installed.
     pub engine: Option<PathBuf>,
+    /// wrk, the HTTP load generator, when installed.
+    pub wrk: Option<PathBuf>,
 }
 
 impl Tools {
@@ -46,6 +48,7 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
         engine: find("engine")
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
+        wrk: find("wrk").ok().filter(|path| !path.as_os_str().is_empty()),
     })
 }
 

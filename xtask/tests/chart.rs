@@ -906,3 +906,45 @@ fn environments_smoke_tested_over_https_use_publicly_trusted_certificates() {
         );
     }
 }
+
+#[test]
+fn the_pods_stop_budget_covers_the_drain_and_durations_read_as_the_app_reads_them() {
+    for env in ENVS {
+        let config = one(env, "ConfigMap", "api");
+        assert!(
+            config["data"]["SHUTDOWN_DELAY"]
+                .as_str()
+                .is_some_and(|d| d != "0s"),
+            "{env}: the api keeps serving while traffic moves away"
+        );
+    }
+    let base = ["image.tag=v1"];
+    let render = |sets: &[&str]| template_with(&[&base[..], sets].concat());
+    let short = render(&[
+        "terminationGracePeriodSeconds=30",
+        "app.shutdownGracePeriod=60s",
+    ]);
+    assert!(!short.status.success());
+    assert!(text(&short).contains("terminationGracePeriodSeconds (30) must be at least app.shutdownDelay + app.shutdownGracePeriod (65s)"), "{}", text(&short));
+    let cut = render(&["app.requestTimeout=2min", "app.shutdownGracePeriod=30sec"]);
+    assert!(
+        text(&cut)
+            .contains("app.shutdownGracePeriod (30s) must be at least app.requestTimeout (120s)"),
+        "{}",
+        text(&cut)
+    );
+    // Every form the api accepts is accepted here too.
+    let accepted = render(&[
+        "app.requestTimeout=20",
+        "app.readinessTimeout=1500ms",
+        "app.shutdownGracePeriod=1min",
+        "terminationGracePeriodSeconds=70",
+    ]);
+    assert!(accepted.status.success(), "{}", text(&accepted));
+    let refused = render(&["app.requestTimeout=soon"]);
+    assert!(
+        !refused.status.success() && text(&refused).contains("requestTimeout"),
+        "{}",
+        text(&refused)
+    );
+}

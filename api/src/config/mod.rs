@@ -122,6 +122,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub readiness_timeout: Duration,
     pub shutdown_grace_period: Duration,
+    /// How long the server keeps serving after SIGTERM, with readiness off, before it
+    /// stops accepting: the time endpoints and ingresses take to stop routing to it.
+    pub shutdown_delay: Duration,
     pub jwt: JwtSettings,
     /// From `ADMIN_PASSWORD` (with `ADMIN_USERNAME`, `ADMIN_EMAIL`), when set.
     pub admin: Option<AdminBootstrap>,
@@ -154,6 +157,7 @@ impl Config {
             readiness_timeout: env.duration("READINESS_TIMEOUT", Duration::from_secs(2))?,
             shutdown_grace_period: env
                 .duration("SHUTDOWN_GRACE_PERIOD", Duration::from_secs(20))?,
+            shutdown_delay: env.duration("SHUTDOWN_DELAY", Duration::ZERO)?,
             jwt: env.jwt(app_env)?,
             admin: env.admin(),
             login_attempts_per_minute: env

@@ -468,3 +468,62 @@ async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: Pg
         );
     }
 }
+
+/// wrk, as `cargo xtask test` finds or installs it.
+fn wrk() -> String {
+    std::env::var("API_TEST_WRK").expect(
+        "API_TEST_WRK names wrk, the HTTP load generator: run these tests through `cargo xtask test` (which installs it), or install wrk (Debian: apt-get install wrk) and set API_TEST_WRK",
+    )
+}
+
+/// SIGTERM while wrk keeps 16 connections busy: the api keeps serving through the
+/// shutdown delay (as a pod does while endpoints and ingresses stop routing to it), so
+/// not one request fails or is refused.
+#[sqlx::test(migrations = false)]
+async fn sigterm_under_load_loses_no_request_during_the_shutdown_delay(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = database_url(&db);
+    let (mut child, address) = serve(&[
+        ("DATABASE_URL", &url),
+        ("SHUTDOWN_DELAY", "6s"),
+        ("SHUTDOWN_GRACE_PERIOD", "5s"),
+    ])
+    .await;
+    let load = Command::new(wrk())
+        .args([
+            "--threads",
+            "2",
+            "--connections",
+            "16",
+            "--duration",
+            "4s",
+            "--latency",
+        ])
+        .arg(format!("http://{address}/healthz"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    terminate(&child).await;
+    let output = load.wait_with_output().await.unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("requests in"), "{report}");
+    assert!(
+        !report.contains("Socket errors"),
+        "connections were refused or cut:\n{report}"
+    );
+    assert!(!report.contains("Non-2xx"), "requests failed:\n{report}");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -102,6 +102,32 @@ password
 {{- end }}
 {{- end }}
 
+{{/* Whole seconds in a duration as the api reads it: 500ms, 30s, 30sec, 2m, 2min, 1h, 30. */}}
+{{- define "api-platform.seconds" -}}
+{{- $text := toString . }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $text | float64 }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+(\\.[0-9]+)?" $text) $text }}
+{{- $scale := dict "" 1.0 "s" 1.0 "sec" 1.0 "secs" 1.0 "ms" 0.001 "m" 60.0 "min" 60.0 "mins" 60.0 "h" 3600.0 }}
+{{- mulf $number (get $scale $unit | default 1.0) | int }}
+{{- end }}
+
+{{/*
+The pod's shutdown budget: Kubernetes kills the pod after terminationGracePeriodSeconds,
+so it must cover the api's shutdown delay (still serving while traffic moves away) and its
+grace period (in-flight requests finishing), which must cover the request timeout.
+*/}}
+{{- define "api-platform.shutdownBudget" -}}
+{{- $delay := include "api-platform.seconds" .Values.app.shutdownDelay | int }}
+{{- $grace := include "api-platform.seconds" .Values.app.shutdownGracePeriod | int }}
+{{- $timeout := include "api-platform.seconds" .Values.app.requestTimeout | int }}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add $delay $grace) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be at least app.shutdownDelay + app.shutdownGracePeriod (%ds), or Kubernetes kills the api while it still drains" (int .Values.terminationGracePeriodSeconds) (add $delay $grace)) }}
+{{- end }}
+{{- if lt $grace $timeout }}
+{{- fail (printf "app.shutdownGracePeriod (%ds) must be at least app.requestTimeout (%ds), or a shutdown cuts requests the api would still answer" $grace $timeout) }}
+{{- end }}
+{{- end }}
+
 {{/*
 The chart's own secret values, resolved once per render and shared by the Secrets and the
 checksum annotations: given in values, else read back from the live Secret (`lookup`, on
