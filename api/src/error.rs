@@ -56,6 +56,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// Too much password work at once; the client retries after `retry_after` seconds.
+    #[error("the service is busy checking passwords; retry in {retry_after} s")]
+    Busy { retry_after: u64 },
     /// Our fault: logged in full, reported to the client without details.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -105,7 +108,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +121,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Busy { .. } => "busy",
             Self::Conflict { .. } => "conflict",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -201,7 +205,7 @@ impl Writer for ApiError {
                     salvo::http::HeaderValue::from_static("Bearer"),
                 );
             }
-            Self::TooManyRequests { retry_after } => {
+            Self::TooManyRequests { retry_after } | Self::Busy { retry_after } => {
                 if let Ok(value) = salvo::http::HeaderValue::from_str(&retry_after.to_string()) {
                     res.headers_mut()
                         .insert(salvo::http::header::RETRY_AFTER, value);
@@ -234,7 +238,7 @@ impl salvo::oapi::EndpointOutRegister for ApiError {
             ("429", "Too many failed sign-ins; see Retry-After"),
             (
                 "503",
-                "The database is unavailable or the request timed out",
+                "The database is unavailable, the request timed out, or too many passwords are being checked (see Retry-After)",
             ),
         ] {
             let response = salvo::oapi::Response::new(description).add_content(

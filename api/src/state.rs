@@ -19,6 +19,8 @@ pub struct AppState {
     pub readiness_timeout: Duration,
     pub tokens: TokenKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Bounds the password hashing of the request path.
+    pub passwords: crate::users::password::PasswordGate,
     pub metrics: Arc<crate::http::metrics::Metrics>,
     /// A hash of a random password, verified when a sign-in names no user, so unknown
     /// accounts cost as much time as known ones.
@@ -37,6 +39,10 @@ impl AppState {
                 config.login_attempts_per_minute,
                 Duration::from_secs(60),
             )),
+            passwords: crate::users::password::PasswordGate::new(
+                config.password_hashing_concurrency,
+                config.password_hashing_wait,
+            ),
             dummy_hash: Arc::new(OnceCell::new()),
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
             draining: Arc::new(AtomicBool::new(false)),

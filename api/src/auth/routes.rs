@@ -10,7 +10,6 @@ use super::token::now_seconds;
 use crate::error::ApiError;
 use crate::http::json_body::{Field, JsonObject, string};
 use crate::state::AppState;
-use crate::users::password;
 use crate::users::repo::UserRepo;
 
 pub fn router() -> Router {
@@ -71,7 +70,7 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
         Some((_, hash)) => hash.clone(),
         None => state.dummy_hash().await?.to_owned(),
     };
-    let matches = password::verify(secret, stored).await?;
+    let matches = state.passwords.verify(secret, stored).await?;
     match found {
         Some((user, _)) if matches && user.is_active => {
             state.login_throttle.clear(&keys[0]);

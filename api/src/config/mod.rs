@@ -125,6 +125,10 @@ pub struct Config {
     /// How long the server keeps serving after SIGTERM, with readiness off, before it
     /// stops accepting: the time endpoints and ingresses take to stop routing to it.
     pub shutdown_delay: Duration,
+    /// How many password hashes or checks may run at once (19 MiB each).
+    pub password_hashing_concurrency: usize,
+    /// How long a request waits for its turn to hash or check a password before a 503.
+    pub password_hashing_wait: Duration,
     pub jwt: JwtSettings,
     /// From `ADMIN_PASSWORD` (with `ADMIN_USERNAME`, `ADMIN_EMAIL`), when set.
     pub admin: Option<AdminBootstrap>,
@@ -158,6 +162,8 @@ impl Config {
             shutdown_grace_period: env
                 .duration("SHUTDOWN_GRACE_PERIOD", Duration::from_secs(20))?,
             shutdown_delay: env.duration("SHUTDOWN_DELAY", Duration::ZERO)?,
+            password_hashing_concurrency: env.password_hashing_concurrency()?,
+            password_hashing_wait: env.duration("PASSWORD_HASHING_WAIT", Duration::from_secs(2))?,
             jwt: env.jwt(app_env)?,
             admin: env.admin(),
             login_attempts_per_minute: env
@@ -363,6 +369,24 @@ impl Env<'_> {
             pool_size,
             acquire_timeout: self.duration("DB_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
         })
+    }
+
+    fn password_hashing_concurrency(&self) -> Result<usize, ConfigError> {
+        let concurrency: usize = self
+            .parsed(
+                "PASSWORD_HASHING_CONCURRENCY",
+                "a whole number between 1 and 64",
+            )?
+            .unwrap_or(2);
+        if !(1..=64).contains(&concurrency) {
+            return Err(ConfigError::new(
+                "PASSWORD_HASHING_CONCURRENCY",
+                format!(
+                    "expected a whole number between 1 and 64 (each takes 19 MiB), got {concurrency}"
+                ),
+            ));
+        }
+        Ok(concurrency)
     }
 
     /// The form a Helm chart injects: one variable per part, the password from a Secret.

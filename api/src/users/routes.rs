@@ -8,7 +8,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::model::{NewUser, PasswordChange, User, UserChanges};
-use super::password;
 use super::repo::UserRepo;
 use crate::auth::caller::{authenticate, require_self_or_admin};
 use crate::error::{ApiError, FieldError};
@@ -50,7 +49,7 @@ async fn create_user(
 ) -> Result<Json<User>, ApiError> {
     let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
     let state = AppState::from_depot(depot)?;
-    let hash = password::hash(new_user.password.clone()).await?;
+    let hash = state.passwords.hash(new_user.password.clone()).await?;
     let user = UserRepo::for_state(state).create(&new_user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
     res.status_code(StatusCode::CREATED);
@@ -246,13 +245,13 @@ async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusC
         .password_hash(caller.id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    if !password::verify(change.old_password, stored).await? {
+    if !state.passwords.verify(change.old_password, stored).await? {
         return Err(ApiError::Validation(vec![FieldError::new(
             "old_password",
             "is not the current password",
         )]));
     }
-    let hash = password::hash(change.new_password).await?;
+    let hash = state.passwords.hash(change.new_password).await?;
     repo.set_password_hash(caller.id, &hash).await?;
     tracing::info!(user_id = %caller.id, "password changed");
     Ok(StatusCode::NO_CONTENT)

@@ -393,3 +393,43 @@ async fn the_bootstrap_admin_is_created_once(pool: PgPool) {
     let me = expect_json(app.get("/api/v1/users/me").await, StatusCode::OK).await;
     assert_eq!(me["is_admin"], true);
 }
+
+/// A burst of sign-ups larger than the password gate: the ones that cannot get a turn in
+/// time are told to retry (503 `busy` with Retry-After), none fails, and the others pass.
+#[sqlx::test]
+async fn a_burst_of_password_work_is_bounded_and_the_rest_told_to_retry(pool: sqlx::PgPool) {
+    let app = crate::helpers::TestApp::spawn_with(
+        pool,
+        &[
+            ("PASSWORD_HASHING_CONCURRENCY", "1"),
+            ("PASSWORD_HASHING_WAIT", "20ms"),
+        ],
+    )
+    .await;
+    let sign_ups = (0..12).map(|i| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/users",
+                &crate::helpers::new_user(&format!("burst{i}")),
+            )
+            .await
+        }
+    });
+    let responses = futures::future::join_all(sign_ups).await;
+    let mut created = 0;
+    let mut busy = 0;
+    for response in responses {
+        match response.status().as_u16() {
+            201 => created += 1,
+            503 => {
+                assert!(response.headers().get("retry-after").is_some());
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "busy", "{body}");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    assert!(created >= 1 && busy >= 1, "{created} created, {busy} busy");
+}
