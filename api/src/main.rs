@@ -100,6 +100,7 @@ fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
         base_url: url.to_owned(),
         ready_deadline: ready_timeout,
         request_timeout: Duration::from_secs(10),
+        database_check: true,
     };
     let report = match smoke::run_blocking(&options) {
         Ok(report) => report,

@@ -21,6 +21,10 @@ pub struct SmokeOptions {
     pub ready_deadline: Duration,
     /// Limit for each single request.
     pub request_timeout: Duration,
+    /// Whether `/db-check` is reachable at `base_url`: inside the cluster and through a
+    /// port-forward it is; through the public Ingress it is not routed (readiness and the
+    /// user round trip still go through the database there).
+    pub database_check: bool,
 }
 
 /// The outcome of one check.

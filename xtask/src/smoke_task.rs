@@ -15,6 +15,10 @@ pub struct Args {
     /// How long readiness may take to turn 200, e.g. 30s or 2m.
     #[arg(long, default_value = "60s")]
     pub ready_timeout: String,
+    /// The URL is the public Ingress, where `/db-check` is not routed: leave the database
+    /// check out (readiness and the user round trip still reach the database).
+    #[arg(long)]
+    pub public: bool,
     /// `json` prints the report as JSON instead of a table.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -27,6 +31,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         base_url: args.url.clone(),
         ready_deadline: Duration::from_secs(deadline),
         request_timeout: Duration::from_secs(10),
+        database_check: !args.public,
     })?;
     let text = match args.output {
         Output::Json => report.to_json(),

@@ -978,3 +978,35 @@ fn the_api_memory_limit_holds_its_password_hashing() {
         );
     }
 }
+
+#[test]
+fn metrics_database_checks_and_api_docs_stay_off_the_public_ingress() {
+    const PRIVATE: [&str; 4] = ["/metrics", "/db-check", "/docs", "/openapi.json"];
+    for env in ENVS {
+        for ingress in kind(env, "Ingress") {
+            for rule in ingress["spec"]["rules"].as_sequence().into_iter().flatten() {
+                for path in rule["http"]["paths"].as_sequence().into_iter().flatten() {
+                    let (route, kind) = (
+                        path["path"].as_str().unwrap(),
+                        path["pathType"].as_str().unwrap(),
+                    );
+                    for private in PRIVATE {
+                        let routed = match kind {
+                            "Exact" => route == private,
+                            _ => {
+                                private.starts_with(route)
+                                    && (route == "/"
+                                        || private[route.len()..].is_empty()
+                                        || private[route.len()..].starts_with('/'))
+                            }
+                        };
+                        assert!(
+                            !routed,
+                            "{env}: {route} ({kind}) routes {private} to the internet"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

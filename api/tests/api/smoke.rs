@@ -12,6 +12,7 @@ fn options(app: &TestApp, ready_deadline: Duration) -> SmokeOptions {
         base_url: format!("http://{}/", app.address),
         ready_deadline,
         request_timeout: Duration::from_secs(10),
+        database_check: true,
     }
 }
 
@@ -97,6 +98,7 @@ async fn a_server_that_comes_up_late_is_waited_for(pool: PgPool) {
         base_url: format!("http://{address}/"),
         ready_deadline: Duration::from_secs(10),
         request_timeout: Duration::from_secs(10),
+        database_check: true,
     })
     .await;
     let _app = late.await.unwrap();
@@ -106,4 +108,17 @@ async fn a_server_that_comes_up_late_is_waited_for(pool: PgPool) {
         "{}",
         report.to_table()
     );
+}
+
+#[sqlx::test]
+async fn through_the_public_ingress_the_database_check_is_left_out(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let report = run_all(&SmokeOptions {
+        database_check: false,
+        ..options(&app, Duration::from_secs(10))
+    })
+    .await;
+    assert!(report.passed, "{}", report.to_table());
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+    assert_eq!(names, ["liveness", "readiness", "user round trip"]);
 }

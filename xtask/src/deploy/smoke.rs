@@ -59,6 +59,8 @@ fn checks(
         base_url: url,
         ready_deadline: deadline,
         request_timeout: Duration::from_secs(10),
+        // Through the public Ingress `/db-check` is not routed.
+        database_check: settings.smoke_url.is_empty(),
     };
     // The suite runs on a thread of its own, so that a Ctrl-C ends the step at once
     // instead of after the suite's retries.
