@@ -336,11 +336,6 @@ fn replicas_autoscaling_and_disruption_budgets_follow_each_overlay() {
     assert_eq!(dev["spec"]["replicas"], 1);
     assert!(kind("dev", "HorizontalPodAutoscaler").is_empty());
     assert!(kind("dev", "PodDisruptionBudget").is_empty());
-    assert!(
-        one("dev", "StatefulSet", "api-postgresql")["spec"]
-            .get("volumeClaimTemplates")
-            .is_none()
-    );
 
     let staging = one("staging", "Deployment", "api");
     assert!(
@@ -1008,5 +1003,19 @@ fn metrics_database_checks_and_api_docs_stay_off_the_public_ingress() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn every_in_chart_database_keeps_its_data_across_restarts() {
+    for env in ["dev", "staging"] {
+        let postgres = one(env, "StatefulSet", "api-postgresql");
+        let claims = postgres["spec"]["volumeClaimTemplates"]
+            .as_sequence()
+            .map_or(0, Vec::len);
+        assert_eq!(
+            claims, 1,
+            "{env}: a restarted PostgreSQL would come back empty and unmigrated"
+        );
     }
 }
