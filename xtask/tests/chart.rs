@@ -1019,3 +1019,96 @@ fn every_in_chart_database_keeps_its_data_across_restarts() {
         );
     }
 }
+
+#[test]
+fn values_the_api_server_would_reject_are_refused_and_values_it_accepts_pass() {
+    let refused = [
+        (
+            vec!["podDisruptionBudget.minAvailable=abc"],
+            "/podDisruptionBudget/minAvailable",
+        ),
+        (
+            vec![
+                "autoscaling.enabled=true",
+                "autoscaling.minReplicas=5",
+                "autoscaling.maxReplicas=2",
+            ],
+            "autoscaling.minReplicas (5) is above autoscaling.maxReplicas (2)",
+        ),
+        (
+            vec!["networkPolicy.externalDatabaseCIDR=db.example.com"],
+            "/networkPolicy/externalDatabaseCIDR",
+        ),
+        (
+            vec!["resources.requests.memory=lots"],
+            "/resources/requests/memory",
+        ),
+        (
+            vec!["fullnameOverride=a-name-that-is-far-too-long-for-every-derived-object-name"],
+            "/fullnameOverride",
+        ),
+        (
+            vec![
+                "app.extraEnv[0].name=DB_SSLMODE",
+                "app.extraEnv[0].value=disable",
+            ],
+            "app.extraEnv sets DB_SSLMODE, which the chart sets itself",
+        ),
+        (vec!["image.tag=latest"], "/image/tag"),
+    ];
+    for (sets, expected) in refused {
+        let sets: Vec<&str> = [&["image.tag=v1"][..], &sets].concat();
+        let output = template_with(&sets);
+        assert!(!output.status.success(), "{sets:?}: accepted");
+        assert!(
+            text(&output).contains(expected),
+            "{sets:?}: {}",
+            text(&output)
+        );
+    }
+    let accepted = [
+        vec![
+            "autoscaling.enabled=true",
+            "autoscaling.targetCPUUtilizationPercentage=150",
+        ],
+        vec![
+            "podDisruptionBudget.enabled=true",
+            "podDisruptionBudget.minAvailable=50%",
+        ],
+        vec![
+            "ingress.enabled=true",
+            "ingress.hosts[0].paths[0].path=/api",
+            "ingress.hosts[0].paths[0].pathType=Prefix",
+        ],
+        vec!["resources.limits.cpu=1.5", "resources.requests.memory=100M"],
+    ];
+    for sets in accepted {
+        let sets: Vec<&str> = [&["image.tag=v1"][..], &sets].concat();
+        let output = template_with(&sets);
+        assert!(output.status.success(), "{sets:?}: {}", text(&output));
+    }
+}
+
+#[test]
+fn postgresql_starts_fast_on_large_volumes_and_has_its_shared_memory() {
+    for env in ["dev", "staging"] {
+        let spec = &one(env, "StatefulSet", "api-postgresql")["spec"]["template"]["spec"];
+        assert_eq!(
+            spec["securityContext"]["fsGroupChangePolicy"], "OnRootMismatch",
+            "{env}"
+        );
+        let shm = spec["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "shm")
+            .unwrap();
+        assert_eq!(shm["emptyDir"]["medium"], "Memory", "{env}");
+        let mounted = spec["containers"][0]["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|m| m["mountPath"] == "/dev/shm");
+        assert!(mounted, "{env}");
+    }
+}
