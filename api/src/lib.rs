@@ -35,7 +35,8 @@ pub struct Application {
 
 impl Application {
     /// Binds `config.host:config.port` (port 0 picks a free one) and builds the service
-    /// around `pool`. Nothing here needs the database to be up.
+    /// around `pool`. Nothing here needs the database to be up; it does need the token
+    /// signing key (JWT_SECRET or JWT_SECRET_FILE outside dev).
     pub async fn build(config: &Config, pool: PgPool) -> anyhow::Result<Self> {
         let address = SocketAddr::new(config.host, config.port);
         let listener = tokio::net::TcpListener::bind(address)
@@ -43,7 +44,11 @@ impl Application {
             .with_context(|| format!("cannot listen on {address}; is PORT already in use?"))?;
         let local_addr = listener.local_addr().context("reading the bound address")?;
         let acceptor = TcpAcceptor::try_from(listener).context("preparing the listener")?;
-        let state = AppState::new(pool, config);
+        let jwt = config
+            .jwt
+            .as_ref()
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        let state = AppState::new(pool, config, jwt);
         Ok(Self {
             server: Server::new(acceptor),
             service: http::service(

@@ -62,7 +62,15 @@ fn main() -> ExitCode {
     {
         return smoke(url, *ready_timeout, *json);
     }
-    let config = match Config::from_env() {
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    // Only a serving process signs tokens: the others run without the key.
+    let config = match Config::from_env().and_then(|c| {
+        if serving {
+            c.jwt.clone().map(|_| c)
+        } else {
+            Ok(c)
+        }
+    }) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("api: configuration error: {err}");

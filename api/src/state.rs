@@ -29,12 +29,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: &Config) -> Self {
+    /// `jwt`: the signing settings, which only a serving process needs (see `Config::jwt`).
+    pub fn new(pool: PgPool, config: &Config, jwt: &crate::config::JwtSettings) -> Self {
         Self {
             pool,
             app_env: config.app_env,
             readiness_timeout: config.readiness_timeout,
-            tokens: TokenKeys::new(&config.jwt),
+            tokens: TokenKeys::new(jwt),
             login_throttle: Arc::new(LoginThrottle::new(
                 config.login_attempts_per_minute,
                 Duration::from_secs(60),

@@ -397,18 +397,20 @@ fn the_database_password_stays_in_secrets() {
                 );
             }
         }
+        // Secrets reach containers as mounted files only, never as env values.
         for (name, spec, _) in pod_specs(env) {
             for (container, _) in containers(spec) {
                 for var in container["env"].as_sequence().into_iter().flatten() {
+                    assert!(
+                        var["valueFrom"]["secretKeyRef"].is_null(),
+                        "{env} {name}: {:?} from a Secret in the environment",
+                        var["name"]
+                    );
                     let var_name = var["name"].as_str().unwrap();
-                    if var_name.contains("PASSWORD") {
+                    if var_name.contains("PASSWORD") || var_name.contains("SECRET") {
                         assert!(
-                            var.get("value").is_none(),
+                            var_name.ends_with("_FILE"),
                             "{env} {name}: {var_name} is a literal"
-                        );
-                        assert!(
-                            var["valueFrom"]["secretKeyRef"].is_mapping(),
-                            "{env} {name}: {var_name}"
                         );
                     }
                 }
@@ -428,37 +430,59 @@ fn the_database_password_stays_in_secrets() {
                 );
             }
         }
-        for (name, spec, _) in pod_specs(env) {
-            for (container, _) in containers(spec) {
-                if let Some(var) = container["env"]
-                    .as_sequence()
-                    .into_iter()
-                    .flatten()
-                    .find(|v| v["name"] == "JWT_SECRET")
-                {
-                    assert_eq!(
-                        var["valueFrom"]["secretKeyRef"]["key"], "jwt-secret",
-                        "{env} {name}"
-                    );
-                }
-            }
-        }
-        let api_env =
-            &one(env, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"];
-        assert!(
-            api_env
+        // Each container mounts only the secrets it uses: serve all, the migration Job
+        // and the init steps the database password, helm test nothing.
+        let mounts = |spec: &Value, container: usize, init: bool| -> Vec<String> {
+            let list = if init { "initContainers" } else { "containers" };
+            spec[list][container]["volumeMounts"]
                 .as_sequence()
-                .unwrap()
-                .iter()
-                .any(|v| v["name"] == "JWT_SECRET"),
-            "{env}: the api gets its signing key"
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["name"].as_str().map(str::to_owned))
+                .filter(|m| m == "database-password" || m == "auth")
+                .collect()
+        };
+        let api = &one(env, "Deployment", "api")["spec"]["template"]["spec"];
+        assert_eq!(
+            mounts(api, 0, false),
+            ["database-password", "auth"],
+            "{env}: serve"
         );
+        assert_eq!(
+            mounts(api, 0, true),
+            ["database-password"],
+            "{env}: wait-for-database"
+        );
+        let job = &kind(env, "Job")[0]["spec"]["template"]["spec"];
+        assert_eq!(
+            mounts(job, 0, false),
+            ["database-password"],
+            "{env}: migrate"
+        );
+        let smoke = &one(env, "Pod", "api-smoke-test")["spec"];
+        assert!(
+            mounts(smoke, 0, false).is_empty() && smoke["volumes"].is_null(),
+            "{env}: helm test gets no secret"
+        );
+        let auth = api["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "auth")
+            .unwrap();
+        assert_eq!(auth["secret"]["items"][0]["key"], "jwt-secret", "{env}");
     }
     // prod brings its own Secrets: the chart makes none and points at them.
     assert!(kind("prod", "Secret").is_empty());
     assert!(one("dev", "Secret", "api-auth")["data"]["jwt-secret"].is_string());
-    let env = &one("prod", "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"];
-    assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "api-database");
+    let volumes = &one("prod", "Deployment", "api")["spec"]["template"]["spec"]["volumes"];
+    let database = volumes
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "database-password")
+        .unwrap();
+    assert_eq!(database["secret"]["secretName"], "api-database");
     for values in ENVS.map(|env| std::fs::read_to_string(&rendered(env).values).unwrap()) {
         assert!(
             !values.to_ascii_lowercase().contains("password:"),

@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 pub use duration::parse_duration;
 
 /// A configuration value that is missing or malformed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("{variable}: {problem}")]
 pub struct ConfigError {
     pub variable: &'static str,
@@ -129,7 +129,9 @@ pub struct Config {
     pub password_hashing_concurrency: usize,
     /// How long a request waits for its turn to hash or check a password before a 503.
     pub password_hashing_wait: Duration,
-    pub jwt: JwtSettings,
+    /// The token signing settings; `Err` outside dev when no key was given, which only
+    /// `serve` minds (migrate, wait-db and smoke sign no tokens, and get no key).
+    pub jwt: Result<JwtSettings, ConfigError>,
     /// From `ADMIN_PASSWORD` (with `ADMIN_USERNAME`, `ADMIN_EMAIL`), when set.
     pub admin: Option<AdminBootstrap>,
     /// Failed sign-ins allowed per account and per client address per minute.
@@ -165,7 +167,7 @@ impl Config {
             password_hashing_concurrency: env.password_hashing_concurrency()?,
             password_hashing_wait: env.duration("PASSWORD_HASHING_WAIT", Duration::from_secs(2))?,
             jwt: env.jwt(app_env)?,
-            admin: env.admin(),
+            admin: env.admin()?,
             login_attempts_per_minute: env
                 .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
                 .unwrap_or(5),
@@ -219,8 +221,11 @@ impl Env<'_> {
         }
     }
 
-    fn jwt(&self, app_env: AppEnv) -> Result<JwtSettings, ConfigError> {
-        let (secret, generated) = match self.get("JWT_SECRET") {
+    /// The signing settings. A key given wrong (too short, in both JWT_SECRET and
+    /// JWT_SECRET_FILE, an unreadable file) is an error for every command; a key not given
+    /// outside dev only for `serve` (the inner `Err`).
+    fn jwt(&self, app_env: AppEnv) -> Result<Result<JwtSettings, ConfigError>, ConfigError> {
+        let (secret, generated) = match self.secret("JWT_SECRET")? {
             Some(secret) if secret.len() >= 32 => (secret.into_bytes(), false),
             Some(_) => {
                 return Err(ConfigError::new(
@@ -230,21 +235,21 @@ impl Env<'_> {
             }
             None if app_env == AppEnv::Dev => (random_secret(), true),
             None => {
-                return Err(ConfigError::new(
+                return Ok(Err(ConfigError::new(
                     "JWT_SECRET",
                     format!(
                         "not set; it is required outside APP_ENV=dev (this is {}); generate one with `openssl rand -base64 48`",
                         app_env.as_str()
                     ),
-                ));
+                )));
             }
         };
-        Ok(JwtSettings {
+        Ok(Ok(JwtSettings {
             secret,
             generated,
             ttl: self.duration("JWT_TTL", Duration::from_secs(15 * 60))?,
             issuer: self.get("JWT_ISSUER").unwrap_or_else(|| "api".to_owned()),
-        })
+        }))
     }
 
     /// A comma-separated list of origins such as `https://app.example.com,http://localhost:3000`.
@@ -271,9 +276,11 @@ impl Env<'_> {
             .collect()
     }
 
-    fn admin(&self) -> Option<AdminBootstrap> {
-        let password = self.get("ADMIN_PASSWORD")?;
-        Some(AdminBootstrap {
+    fn admin(&self) -> Result<Option<AdminBootstrap>, ConfigError> {
+        let Some(password) = self.secret("ADMIN_PASSWORD")? else {
+            return Ok(None);
+        };
+        Ok(Some(AdminBootstrap {
             username: self
                 .get("ADMIN_USERNAME")
                 .unwrap_or_else(|| "admin".to_owned()),
@@ -281,7 +288,36 @@ impl Env<'_> {
                 .get("ADMIN_EMAIL")
                 .unwrap_or_else(|| "admin@localhost.invalid".to_owned()),
             password,
-        })
+        }))
+    }
+
+    /// A secret from `NAME`, or read from the file `NAME_FILE` names (a mounted Secret:
+    /// files keep secrets out of the process environment). Setting both is an error.
+    fn secret(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        let file_variable: &'static str = match name {
+            "DB_PASSWORD" => "DB_PASSWORD_FILE",
+            "JWT_SECRET" => "JWT_SECRET_FILE",
+            "ADMIN_PASSWORD" => "ADMIN_PASSWORD_FILE",
+            _ => return Ok(self.get(name)),
+        };
+        match (self.get(name), self.get(file_variable)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(
+                file_variable,
+                format!("{name} is set too; set one of them"),
+            )),
+            (value, None) => Ok(value),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path.trim()).map_err(|err| {
+                    ConfigError::new(
+                        file_variable,
+                        format!("cannot read {:?}: {err}", path.trim()),
+                    )
+                })?;
+                // Files written by hand end with a newline that is no part of the secret.
+                let value = text.trim_end_matches(['\n', '\r']).to_owned();
+                Ok((!value.is_empty()).then_some(value))
+            }
+        }
     }
 
     fn app_env(&self) -> Result<AppEnv, ConfigError> {
@@ -420,7 +456,7 @@ impl Env<'_> {
             .database(require("DB_NAME")?.trim())
             .username(require("DB_USER")?.trim())
             .ssl_mode(ssl_mode);
-        if let Some(password) = self.get("DB_PASSWORD") {
+        if let Some(password) = self.secret("DB_PASSWORD")? {
             options = options.password(&password);
         }
         if let Some(path) = self.get("DB_SSLROOTCERT") {
@@ -558,11 +594,66 @@ mod tests {
     }
 
     #[test]
+    fn secrets_can_come_from_files_but_not_from_both() {
+        let dir = std::env::temp_dir().join(format!("api-secret-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("jwt-secret");
+        std::fs::write(&key, format!("{}\n", "s".repeat(40))).unwrap();
+        let key = key.to_string_lossy().into_owned();
+        let password = dir.join("password");
+        std::fs::write(&password, "p@ss word\n").unwrap();
+        let password = password.to_string_lossy().into_owned();
+        let parts = [
+            ("DB_HOST", "db"),
+            ("DB_NAME", "api"),
+            ("DB_USER", "api"),
+            ("APP_ENV", "prod"),
+        ];
+        let from_files = config(
+            &[
+                &parts[..],
+                &[
+                    ("JWT_SECRET_FILE", key.as_str()),
+                    ("DB_PASSWORD_FILE", password.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(
+            from_files.jwt.unwrap().secret,
+            "s".repeat(40).into_bytes(),
+            "the trailing newline is no part of it"
+        );
+        let both = config(
+            &[
+                &parts[..],
+                &[
+                    ("JWT_SECRET", &"k".repeat(32)),
+                    ("JWT_SECRET_FILE", key.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap_err();
+        assert_eq!(both.variable, "JWT_SECRET_FILE");
+        let missing =
+            config(&[&parts[..], &[("DB_PASSWORD_FILE", "/nonexistent/password")]].concat())
+                .unwrap_err();
+        assert_eq!(missing.variable, "DB_PASSWORD_FILE");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn jwt_secrets_are_required_and_long_outside_dev() {
         let dev = config(&[URL]).unwrap();
-        assert!(dev.jwt.generated && dev.jwt.secret.len() >= 32);
-        assert_eq!(dev.jwt.ttl, Duration::from_secs(900));
-        let err = config(&[URL, ("APP_ENV", "prod")]).unwrap_err();
+        let jwt = dev.jwt.as_ref().unwrap();
+        assert!(jwt.generated && jwt.secret.len() >= 32);
+        assert_eq!(jwt.ttl, Duration::from_secs(900));
+        // Outside dev a missing key is an error for whoever needs it (serve), not for
+        // migrate or wait-db, which get no key.
+        let prod_without_key = config(&[URL, ("APP_ENV", "prod")]).unwrap();
+        let err = prod_without_key.jwt.unwrap_err();
         assert_eq!(err.variable, "JWT_SECRET");
         assert!(
             err.problem.contains("required outside APP_ENV=dev"),
@@ -577,8 +668,8 @@ mod tests {
             ("JWT_TTL", "5m"),
         ])
         .unwrap();
-        assert!(!prod.jwt.generated);
-        assert_eq!(prod.jwt.ttl, Duration::from_secs(300));
+        assert!(!prod.jwt.as_ref().unwrap().generated);
+        assert_eq!(prod.jwt.as_ref().unwrap().ttl, Duration::from_secs(300));
         assert!(
             !format!("{prod:?}").contains("kkkk"),
             "the secret never shows in Debug output"

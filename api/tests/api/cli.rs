@@ -527,3 +527,23 @@ async fn sigterm_under_load_loses_no_request_during_the_shutdown_delay(
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// Only `serve` signs tokens: it refuses to start without a key outside dev, while
+/// `migrate` (the Job, which gets only the database password) runs without one.
+#[sqlx::test(migrations = false)]
+async fn only_serve_needs_the_signing_key(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let serve = finish(api(
+        &["serve"],
+        &[("DATABASE_URL", &url), ("APP_ENV", "prod")],
+    ))
+    .await;
+    assert_eq!(serve.code, Some(2), "{}", serve.output);
+    assert!(serve.output.contains("JWT_SECRET"), "{}", serve.output);
+    let migrate = finish(api(
+        &["migrate"],
+        &[("DATABASE_URL", &url), ("APP_ENV", "prod")],
+    ))
+    .await;
+    assert!(migrate.success, "{}", migrate.output);
+}

@@ -109,7 +109,8 @@ async fn an_unreachable_database_fails_readiness_but_not_liveness() {
     );
     expect_database_unavailable(&app, "/db-check").await;
     // A client's request is not the client's fault: 503, never 500.
-    let keys = api::auth::token::TokenKeys::new(&crate::helpers::test_config(&[]).jwt);
+    let keys =
+        api::auth::token::TokenKeys::new(crate::helpers::test_config(&[]).jwt.as_ref().unwrap());
     app.use_token(
         keys.issue(uuid::Uuid::new_v4(), api::auth::token::now_seconds())
             .unwrap(),

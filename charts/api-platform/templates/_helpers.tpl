@@ -218,37 +218,32 @@ migration Job, helm test): image, settings from the ConfigMap, the password from
 Secret, and the restricted security context.
 */}}
 {{- define "api-platform.apiContainerBase" -}}
-image: {{ include "api-platform.image" . | quote }}
-imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- $root := .root }}
+image: {{ include "api-platform.image" $root | quote }}
+imagePullPolicy: {{ $root.Values.image.pullPolicy }}
 envFrom:
   - configMapRef:
-      name: {{ include "api-platform.apiName" . }}
+      name: {{ include "api-platform.apiName" $root }}
+{{- with include "api-platform.secretFileEnv" . }}
 env:
-  - name: DB_PASSWORD
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "api-platform.databaseSecretName" . }}
-        key: {{ include "api-platform.databasePasswordKey" . }}
-  - name: JWT_SECRET
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "api-platform.authSecretName" . }}
-        key: jwt-secret
-  {{- if .Values.auth.bootstrapAdmin }}
-  - name: ADMIN_PASSWORD
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "api-platform.authSecretName" . }}
-        key: admin-password
-  {{- end }}
+  {{- . | nindent 2 }}
+{{- end }}
 securityContext:
-  {{- toYaml .Values.containerSecurityContext | nindent 2 }}
+  {{- toYaml $root.Values.containerSecurityContext | nindent 2 }}
+{{- with include "api-platform.mounts" . }}
+volumeMounts:
+  {{- . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/*
-The CA bundle the database's certificate is checked against (database.tls), mounted in
-every container that connects to the database: a volume, its mount, and the path the api
-reads it from (DB_SSLROOTCERT). Each prints nothing when no CA is configured.
+What an api-image container reads from files, by need (`.needs`, a list): "database"
+(the password), "auth" (the signing key and the bootstrap admin's password), "ca" (the
+database's CA bundle, when database.tls names one), "tmp" (a writable /tmp). Secrets reach
+containers as files, never as environment variables, and each container mounts only what
+it uses: `serve` all, the migration Job and init steps the database password, helm test
+nothing. Three helpers share the table: the env vars naming the files, the mounts, the
+pod's volumes.
 */}}
 {{- define "api-platform.databaseCAPath" -}}
 {{- if or .Values.database.tls.caConfigMap .Values.database.tls.caSecret -}}
@@ -256,36 +251,97 @@ reads it from (DB_SSLROOTCERT). Each prints nothing when no CA is configured.
 {{- end }}
 {{- end }}
 
-{{- define "api-platform.databaseCAMount" -}}
-{{- if include "api-platform.databaseCAPath" . }}
+{{- define "api-platform.secretFileEnv" -}}
+{{- $root := .root }}
+{{- if has "database" .needs }}
+- name: DB_PASSWORD_FILE
+  value: /etc/api/secrets/database/password
+{{- end }}
+{{- if has "auth" .needs }}
+- name: JWT_SECRET_FILE
+  value: /etc/api/secrets/auth/jwt-secret
+{{- if $root.Values.auth.bootstrapAdmin }}
+- name: ADMIN_PASSWORD_FILE
+  value: /etc/api/secrets/auth/admin-password
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.mounts" -}}
+{{- $root := .root }}
+{{- if has "tmp" .needs }}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+{{- if has "database" .needs }}
+- name: database-password
+  mountPath: /etc/api/secrets/database
+  readOnly: true
+{{- end }}
+{{- if has "auth" .needs }}
+- name: auth
+  mountPath: /etc/api/secrets/auth
+  readOnly: true
+{{- end }}
+{{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
 - name: database-ca
   mountPath: /etc/api/database-ca
   readOnly: true
 {{- end }}
 {{- end }}
 
-{{- define "api-platform.databaseCAVolume" -}}
-{{- if .Values.database.tls.caSecret }}
-- name: database-ca
+{{- define "api-platform.volumes" -}}
+{{- $root := .root }}
+{{- if has "tmp" .needs }}
+- name: tmp
+  emptyDir:
+    sizeLimit: 16Mi
+{{- end }}
+{{- if has "database" .needs }}
+- name: database-password
   secret:
-    secretName: {{ .Values.database.tls.caSecret }}
+    secretName: {{ include "api-platform.databaseSecretName" $root }}
+    # Group-readable: the pod runs as its own uid, and fsGroup owns the files.
+    defaultMode: 0440
     items:
-      - key: {{ .Values.database.tls.caKey }}
-        path: {{ .Values.database.tls.caKey }}
-{{- else if .Values.database.tls.caConfigMap }}
+      - key: {{ include "api-platform.databasePasswordKey" $root }}
+        path: password
+{{- end }}
+{{- if has "auth" .needs }}
+- name: auth
+  secret:
+    secretName: {{ include "api-platform.authSecretName" $root }}
+    # Group-readable: the pod runs as its own uid, and fsGroup owns the files.
+    defaultMode: 0440
+    items:
+      - key: jwt-secret
+        path: jwt-secret
+      {{- if $root.Values.auth.bootstrapAdmin }}
+      - key: admin-password
+        path: admin-password
+      {{- end }}
+{{- end }}
+{{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
+{{- with $root.Values.database.tls }}
 - name: database-ca
+  {{- if .caSecret }}
+  secret:
+    secretName: {{ .caSecret }}
+  {{- else }}
   configMap:
-    name: {{ .Values.database.tls.caConfigMap }}
+    name: {{ .caConfigMap }}
+  {{- end }}
     items:
-      - key: {{ .Values.database.tls.caKey }}
-        path: {{ .Values.database.tls.caKey }}
+      - key: {{ .caKey }}
+        path: {{ .caKey }}
+{{- end }}
 {{- end }}
 {{- end }}
 
 {{/* An init container that waits for PostgreSQL (and, with migrations, for the schema). */}}
 {{- define "api-platform.waitForDatabase" -}}
 - name: wait-for-database
-  {{- include "api-platform.apiContainerBase" .root | nindent 2 }}
+  {{- include "api-platform.apiContainerBase" (dict "root" .root "needs" (list "database" "ca")) | nindent 2 }}
   args:
     - wait-db
     - --timeout
@@ -295,10 +351,6 @@ reads it from (DB_SSLROOTCERT). Each prints nothing when no CA is configured.
     {{- end }}
   resources:
     {{- toYaml .root.Values.waitForDatabase.resources | nindent 4 }}
-  {{- with include "api-platform.databaseCAMount" .root }}
-  volumeMounts:
-    {{- . | nindent 4 }}
-  {{- end }}
 {{- end }}
 
 {{/* Pod-level settings shared by every pod running the api image. */}}
