@@ -650,6 +650,15 @@ fn template_with(sets: &[&str]) -> Output {
     run(&mut command)
 }
 
+/// The objects of a successful `helm template` (see `template_with`).
+fn documents(output: &Output) -> Vec<Value> {
+    assert!(output.status.success(), "{}", text(output));
+    serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&output.stdout))
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
 #[test]
 fn bad_values_fail_with_the_schema_error() {
     let cases: BTreeMap<&str, (Vec<&str>, &str)> = BTreeMap::from([
@@ -739,12 +748,7 @@ fn metrics_are_scrapable_by_annotation_or_service_monitor() {
         "metrics.serviceMonitor.enabled=true",
         "metrics.serviceMonitor.labels.release=prometheus",
     ]);
-    assert!(output.status.success(), "{}", text(&output));
-    let docs: Vec<Value> =
-        serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&output.stdout))
-            .map(|doc| Value::deserialize(doc).unwrap())
-            .filter(|doc| !doc.is_null())
-            .collect();
+    let docs = documents(&output);
     let monitor = docs
         .iter()
         .find(|d| d["kind"] == "ServiceMonitor")
@@ -880,10 +884,8 @@ fn prods_database_ca_reaches_every_container_that_connects() {
 fn ingress_sources_other_than_the_usual_controller_can_be_let_in() {
     let base = ["image.tag=v1", "networkPolicy.enabled=true"];
     let api_policy = |sets: &[&str]| -> Value {
-        let output = template_with(&[&base[..], sets].concat());
-        assert!(output.status.success(), "{}", text(&output));
-        serde_yaml::Deserializer::from_str(&String::from_utf8_lossy(&output.stdout))
-            .filter_map(|d| Value::deserialize(d).ok())
+        documents(&template_with(&[&base[..], sets].concat()))
+            .into_iter()
             .find(|d| d["kind"] == "NetworkPolicy" && d["metadata"]["name"] == "api-api-platform")
             .unwrap()
     };
@@ -1135,4 +1137,51 @@ fn postgresql_starts_fast_on_large_volumes_and_has_its_shared_memory() {
             .any(|m| m["mountPath"] == "/dev/shm");
         assert!(mounted, "{env}");
     }
+}
+
+#[test]
+fn postgresql_can_be_pinned_and_sorts_text_alike_on_every_c_library() {
+    for env in ["dev", "staging"] {
+        let container =
+            &one(env, "StatefulSet", "api-postgresql")["spec"]["template"]["spec"]["containers"][0];
+        let initdb = container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "POSTGRES_INITDB_ARGS")
+            .unwrap_or_else(|| panic!("{env}: no POSTGRES_INITDB_ARGS"));
+        assert!(
+            initdb["value"]
+                .as_str()
+                .unwrap()
+                .contains("--locale-provider=builtin --builtin-locale=C.UTF-8"),
+            "{env}: {initdb:?}"
+        );
+    }
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let pinned = documents(&template_with(&[
+        "image.tag=v1",
+        &format!("postgresql.image.digest={digest}"),
+    ]));
+    let statefulset = pinned.iter().find(|d| d["kind"] == "StatefulSet").unwrap();
+    assert_eq!(
+        statefulset["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("postgres@{digest}").as_str()
+    );
+}
+
+#[test]
+fn finished_migration_jobs_are_kept_unless_a_kubernetes_ttl_is_given() {
+    let ttl = |sets: &[&str]| -> Value {
+        let docs = documents(&template_with(&[&["image.tag=v1"][..], sets].concat()));
+        let job = docs.iter().find(|d| d["kind"] == "Job").unwrap();
+        job["spec"]["ttlSecondsAfterFinished"].clone()
+    };
+    assert!(ttl(&[]).is_null(), "kept by default");
+    assert_eq!(
+        ttl(&["migrations.ttlSecondsAfterFinished=0"]),
+        0,
+        "0 is Kubernetes' 0"
+    );
+    assert_eq!(ttl(&["migrations.ttlSecondsAfterFinished=600"]), 600);
 }

@@ -58,13 +58,21 @@ api-platform/database-client: "true"
 {{- end }}
 {{- end }}
 
-{{/* The api image: by digest when one is given (immutable), else by tag. */}}
-{{- define "api-platform.image" -}}
-{{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{/*
+An image reference from its values (repository, tag, digest): by digest when one is
+given (immutable: the same bytes on every node and after every rollback), else by tag.
+*/}}
+{{- define "api-platform.imageRef" -}}
+{{- if .digest }}
+{{- printf "%s@%s" .repository .digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{- printf "%s:%s" .repository .tag }}
 {{- end }}
+{{- end }}
+
+{{/* The api image. */}}
+{{- define "api-platform.image" -}}
+{{- include "api-platform.imageRef" .Values.image }}
 {{- end }}
 
 {{/* Where the api connects: the in-chart PostgreSQL Service, or database.host. */}}
@@ -166,6 +174,26 @@ outside the chart (existingSecret), or not asked for (no bootstrap admin), is em
 {{- $_ := set $ "apiPlatformSecretValues" $values }}
 {{- end }}
 {{- toJson (get $ "apiPlatformSecretValues") }}
+{{- end }}
+
+{{/*
+Refuses an upgrade while an earlier revision's migration Job still runs: the new
+revision's manifest no longer holds that Job, so Helm would delete it mid-migration (a
+transactional migration rolls back, a `-- no-transaction` one can leave an INVALID
+index behind). A Job already retrying a failure is not protected: a fix must get through.
+A rollback re-applies a stored manifest and renders nothing, so it
+cannot be refused here: `cargo xtask` serialises its deploys and rollbacks with a lock.
+*/}}
+{{- define "api-platform.migrationGuard" -}}
+{{- if .Release.IsUpgrade }}
+{{- $jobs := lookup "batch/v1" "Job" .Release.Namespace "" }}
+{{- range ($jobs.items | default list) }}
+{{- $labels := .metadata.labels | default dict }}
+{{- if and (eq (index $labels "app.kubernetes.io/instance" | default "") $.Release.Name) (eq (index $labels "app.kubernetes.io/component" | default "") "migrate") (gt (int (.status.active | default 0)) 0) (eq (int (.status.failed | default 0)) 0) }}
+{{- fail (printf "the migration Job %s is still running, and this upgrade would delete it mid-migration: wait for it (kubectl -n %s wait --for=condition=complete job/%s --timeout=10m), then upgrade again; if it is stuck, read its logs (kubectl -n %s logs job/%s) and delete it (kubectl -n %s delete job %s) first" .metadata.name $.Release.Namespace .metadata.name $.Release.Namespace .metadata.name $.Release.Namespace .metadata.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

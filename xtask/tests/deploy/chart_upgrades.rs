@@ -1,9 +1,9 @@
 //! The chart's own behaviour across upgrades and rollbacks, with the real helm on the
 //! test server (what `helm template` alone cannot show: `lookup` of live Secrets).
 
-use kube_test_server::Scenario;
+use kube_test_server::{Pods, Scenario};
 
-use super::{bed, seed_release};
+use super::{bed, seed_release, seed_release_unready};
 
 fn generation(bed: &crate::testbed::TestBed, kind: &str, name: &str) -> serde_json::Value {
     bed.server.get("apps/v1", kind, "api-test", name).unwrap()["metadata"]["generation"].clone()
@@ -124,4 +124,65 @@ fn a_volume_size_change_is_refused_with_the_procedure() {
     );
     let (ok, stderr) = upgrade_with(&bed, &[]);
     assert!(ok, "an unchanged volume upgrades: {stderr}");
+}
+
+/// The name of the `test` release's newest migration Job, once its status passes `done`.
+fn wait_for_migration(
+    bed: &crate::testbed::TestBed,
+    what: &str,
+    done: fn(&serde_json::Value) -> bool,
+) -> String {
+    let newest = |server: &kube_test_server::TestServer| {
+        server
+            .list("batch/v1", "Job", Some("api-test"))
+            .into_iter()
+            .max_by_key(|job| job["metadata"]["name"].as_str().map(str::to_owned))
+    };
+    bed.wait_for(what, |server| {
+        newest(server).is_some_and(|job| done(&job["status"]))
+    });
+    newest(&bed.server).unwrap()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn an_upgrade_is_refused_while_a_migration_runs_and_goes_ahead_over_a_failing_one() {
+    let scenario = Scenario::new()
+        .pods(Pods::of("Job").with_image(":slow").never_ready())
+        .pods(Pods::of("Job").with_image(":broken").fail(1));
+    let bed = bed("chart-migration-running", scenario);
+    seed_release(&bed, "test", "good");
+    seed_release_unready(&bed, "test", "slow");
+    let running = wait_for_migration(&bed, "a running migration", |status| {
+        status["active"] == 1 && status.get("failed").is_none()
+    });
+    let (ok, stderr) = upgrade_with(&bed, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "the migration Job {running} is still running, and this upgrade would delete it mid-migration"
+        )) && stderr.contains(&format!("kubectl -n api-test wait --for=condition=complete job/{running}")),
+        "{stderr}"
+    );
+    assert_eq!(
+        bed.revisions("test").len(),
+        2,
+        "refused before anything was stored"
+    );
+    assert!(
+        bed.server
+            .get("batch/v1", "Job", "api-test", &running)
+            .is_some()
+    );
+
+    // A migration that keeps failing does not hold back the fix.
+    bed.kubectl(&["--namespace", "api-test", "delete", "job", &running]);
+    seed_release_unready(&bed, "test", "broken");
+    wait_for_migration(&bed, "a failing migration", |status| {
+        status.get("failed").is_some()
+    });
+    let (ok, stderr) = upgrade_with(&bed, &["image.tag=fixed"]);
+    assert!(ok, "{stderr}");
 }

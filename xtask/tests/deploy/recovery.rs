@@ -84,6 +84,14 @@ fn the_rollback_target_is_the_last_revision_a_deploy_verified() {
         "deployed",
         "helm marks it deployed"
     );
+    // Its migration never ends, so the chart refuses the next upgrade until it is gone.
+    let (code, _, stderr) = deploy_tag(&bed, "crashing", &[]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("the migration Job api-migrate-2 is still running"),
+        "{stderr}"
+    );
+    bed.kubectl(&["--namespace", "api-test", "delete", "job", "api-migrate-2"]);
 
     let (code, _, stderr) = deploy_tag(&bed, "crashing", &[]);
     assert_eq!(code, Some(4), "{stderr}");
