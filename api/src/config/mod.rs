@@ -72,6 +72,23 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
 }
 
+/// The role `api migrate` keeps for the server (`DB_APP_USER`, `DB_APP_PASSWORD`): a
+/// login role with row access only, so the serving process never holds the owner's rights.
+#[derive(Clone)]
+pub struct AppRole {
+    pub name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for AppRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRole")
+            .field("name", &self.name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// How access tokens are signed and how long they live.
 #[derive(Clone)]
 pub struct JwtSettings {
@@ -134,6 +151,8 @@ pub struct Config {
     pub jwt: Result<JwtSettings, ConfigError>,
     /// From `ADMIN_PASSWORD` (with `ADMIN_USERNAME`, `ADMIN_EMAIL`), when set.
     pub admin: Option<AdminBootstrap>,
+    /// The server's own database role, which `migrate` creates and grants; when set.
+    pub app_role: Option<AppRole>,
     /// Failed sign-ins allowed per account and per client address per minute.
     pub login_attempts_per_minute: u32,
     /// Browser origins allowed to call the API (`scheme://host[:port]`); none by default.
@@ -168,6 +187,7 @@ impl Config {
             password_hashing_wait: env.duration("PASSWORD_HASHING_WAIT", Duration::from_secs(2))?,
             jwt: env.jwt(app_env)?,
             admin: env.admin()?,
+            app_role: env.app_role()?,
             login_attempts_per_minute: env
                 .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
                 .unwrap_or(5),
@@ -298,6 +318,7 @@ impl Env<'_> {
             "DB_PASSWORD" => "DB_PASSWORD_FILE",
             "JWT_SECRET" => "JWT_SECRET_FILE",
             "ADMIN_PASSWORD" => "ADMIN_PASSWORD_FILE",
+            "DB_APP_PASSWORD" => "DB_APP_PASSWORD_FILE",
             _ => return Ok(self.get(name)),
         };
         match (self.get(name), self.get(file_variable)) {
@@ -405,6 +426,33 @@ impl Env<'_> {
             pool_size,
             acquire_timeout: self.duration("DB_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
         })
+    }
+
+    fn app_role(&self) -> Result<Option<AppRole>, ConfigError> {
+        let Some(name) = self.get("DB_APP_USER") else {
+            return Ok(None);
+        };
+        let name = name.trim().to_owned();
+        let valid = name.len() <= 63
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(ConfigError::new(
+                "DB_APP_USER",
+                format!(
+                    "expected a role name of lowercase letters, digits and underscores (at most 63), got {name:?}"
+                ),
+            ));
+        }
+        let password = self.secret("DB_APP_PASSWORD")?.ok_or_else(|| {
+            ConfigError::new(
+                "DB_APP_PASSWORD_FILE",
+                "not set; DB_APP_USER needs its password (DB_APP_PASSWORD_FILE or DB_APP_PASSWORD)",
+            )
+        })?;
+        Ok(Some(AppRole { name, password }))
     }
 
     fn password_hashing_concurrency(&self) -> Result<usize, ConfigError> {

@@ -1,6 +1,7 @@
 //! Everything that talks to PostgreSQL outside the users repository: the pool, the
 //! embedded migrations, and the probes behind readiness, `/db-check` and `api wait-db`.
 
+pub mod app_role;
 pub mod migrations;
 pub mod probe;
 

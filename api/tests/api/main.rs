@@ -2,6 +2,7 @@
 //! database created by `#[sqlx::test]` from `DATABASE_URL` (`cargo xtask test` provides one).
 #![allow(clippy::unwrap_used)]
 
+mod app_role;
 mod auth;
 mod browser;
 mod cli;
