@@ -430,8 +430,9 @@ fn the_database_password_stays_in_secrets() {
                 );
             }
         }
-        // Each container mounts only the secrets it uses: serve all, the migration Job
-        // and the init steps the database password, helm test nothing.
+        // Each container mounts only the secrets it uses: serve its own role's password
+        // and the auth keys, the migration Job the owner's password and the server role's
+        // (to keep the role), the init steps the owner's, helm test nothing.
         let mounts = |spec: &Value, container: usize, init: bool| -> Vec<String> {
             let list = if init { "initContainers" } else { "containers" };
             spec[list][container]["volumeMounts"]
@@ -439,13 +440,13 @@ fn the_database_password_stays_in_secrets() {
                 .into_iter()
                 .flatten()
                 .filter_map(|m| m["name"].as_str().map(str::to_owned))
-                .filter(|m| m == "database-password" || m == "auth")
+                .filter(|m| m.ends_with("-password") || m == "auth")
                 .collect()
         };
         let api = &one(env, "Deployment", "api")["spec"]["template"]["spec"];
         assert_eq!(
             mounts(api, 0, false),
-            ["database-password", "auth"],
+            ["database-app-password", "auth"],
             "{env}: serve"
         );
         assert_eq!(
@@ -456,8 +457,28 @@ fn the_database_password_stays_in_secrets() {
         let job = &kind(env, "Job")[0]["spec"]["template"]["spec"];
         assert_eq!(
             mounts(job, 0, false),
-            ["database-password"],
+            ["database-password", "database-app-password"],
             "{env}: migrate"
+        );
+        let env_of = |spec: &Value| -> Vec<(String, String)> {
+            spec["containers"][0]["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let text = |key: &str| v[key].as_str().unwrap_or_default().to_owned();
+                    (text("name"), text("value"))
+                })
+                .collect()
+        };
+        let server_role = ("DB_USER".to_owned(), "api_app".to_owned());
+        assert!(
+            env_of(api).contains(&server_role),
+            "{env}: serve connects as the app role"
+        );
+        assert!(
+            env_of(job).contains(&("DB_APP_USER".to_owned(), "api_app".to_owned())),
+            "{env}: migrate keeps the app role"
         );
         let smoke = &one(env, "Pod", "api-smoke-test")["spec"];
         assert!(
@@ -483,6 +504,23 @@ fn the_database_password_stays_in_secrets() {
         .find(|v| v["name"] == "database-password")
         .unwrap();
     assert_eq!(database["secret"]["secretName"], "api-database");
+    let app_password = volumes
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "database-app-password")
+        .unwrap();
+    assert_eq!(app_password["secret"]["secretName"], "api-database");
+    assert_eq!(app_password["secret"]["items"][0]["key"], "app-password");
+    assert_eq!(
+        one("dev", "Secret", "api-database")["data"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.as_str())
+            .collect::<Vec<_>>(),
+        ["password", "app-password"]
+    );
     for values in ENVS.map(|env| std::fs::read_to_string(&rendered(env).values).unwrap()) {
         assert!(
             !values.to_ascii_lowercase().contains("password:"),

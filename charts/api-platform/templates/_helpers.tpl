@@ -101,6 +101,15 @@ password
 {{- end }}
 {{- end }}
 
+{{/* The key of the server role's password (database.appUser) in the database Secret. */}}
+{{- define "api-platform.appPasswordKey" -}}
+{{- if .Values.database.existingSecret }}
+{{- .Values.database.existingSecretAppPasswordKey }}
+{{- else -}}
+app-password
+{{- end }}
+{{- end }}
+
 {{/* The Secret holding the token signing key (and the bootstrap admin's password). */}}
 {{- define "api-platform.authSecretName" -}}
 {{- if .Values.auth.existingSecret }}
@@ -147,18 +156,21 @@ outside the chart (existingSecret), or not asked for (no bootstrap admin), is em
 */}}
 {{- define "api-platform.secretValues" -}}
 {{- if not (hasKey $ "apiPlatformSecretValues") }}
-{{- $values := dict "databasePassword" "" "jwtSecret" "" "adminPassword" "" }}
+{{- $values := dict "databasePassword" "" "appPassword" "" "jwtSecret" "" "adminPassword" "" }}
 {{- if not .Values.database.existingSecret }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.databaseSecretName" .) }}
+{{- $data := dict }}
+{{- if and $live $live.data }}
+{{- $data = $live.data }}
+{{- end }}
 {{- $password := .Values.database.password }}
 {{- if not $password }}
-{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.databaseSecretName" .) }}
-{{- if and $live $live.data (hasKey $live.data "password") }}
-{{- $password = index $live.data "password" | b64dec }}
-{{- else }}
-{{- $password = randAlphaNum 32 }}
-{{- end }}
+{{- $password = (get $data "password") | default (randAlphaNum 32 | b64enc) | b64dec }}
 {{- end }}
 {{- $_ := set $values "databasePassword" $password }}
+{{- if .Values.database.appUser }}
+{{- $_ := set $values "appPassword" ((get $data "app-password") | default (randAlphaNum 32 | b64enc) | b64dec) }}
+{{- end }}
 {{- end }}
 {{- if not .Values.auth.existingSecret }}
 {{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.authSecretName" .) }}
@@ -266,13 +278,24 @@ volumeMounts:
 
 {{/*
 What an api-image container reads from files, by need (`.needs`, a list): "database"
-(the password), "auth" (the signing key and the bootstrap admin's password), "ca" (the
-database's CA bundle, when database.tls names one), "tmp" (a writable /tmp). Secrets reach
-containers as files, never as environment variables, and each container mounts only what
-it uses: `serve` all, the migration Job and init steps the database password, helm test
+(the owner's password: migrations and waits), "app-database" (the server's credentials:
+database.appUser and its password, or the owner's when appUser is empty), "app-role"
+(appUser and its password, for `migrate` to keep the role), "auth" (the signing key and
+the bootstrap admin's password), "ca" (the database's CA bundle, when database.tls names
+one), "tmp" (a writable /tmp). Secrets reach containers as files, never as environment
+variables, and each container mounts only what it uses: `serve` its own role's password
+and the auth keys, the migration Job and init steps the owner's password, helm test
 nothing. Three helpers share the table: the env vars naming the files, the mounts, the
-pod's volumes.
+pod's volumes (a pod lists what all its containers need).
 */}}
+{{- define "api-platform.needsOwnerPassword" -}}
+{{- if or (has "database" .needs) (and (has "app-database" .needs) (not .root.Values.database.appUser)) }}true{{ end }}
+{{- end }}
+
+{{- define "api-platform.needsAppPassword" -}}
+{{- if and .root.Values.database.appUser (or (has "app-database" .needs) (has "app-role" .needs)) }}true{{ end }}
+{{- end }}
+
 {{- define "api-platform.databaseCAPath" -}}
 {{- if or .Values.database.tls.caConfigMap .Values.database.tls.caSecret -}}
 /etc/api/database-ca/{{ .Values.database.tls.caKey }}
@@ -281,9 +304,23 @@ pod's volumes.
 
 {{- define "api-platform.secretFileEnv" -}}
 {{- $root := .root }}
-{{- if has "database" .needs }}
+{{- $appUser := $root.Values.database.appUser }}
+{{- if include "api-platform.needsOwnerPassword" . }}
 - name: DB_PASSWORD_FILE
   value: /etc/api/secrets/database/password
+{{- end }}
+{{- if and (has "app-database" .needs) $appUser }}
+# The server's own role; the ConfigMap's DB_USER (the owner) is for migrations and waits.
+- name: DB_USER
+  value: {{ $appUser | quote }}
+- name: DB_PASSWORD_FILE
+  value: /etc/api/secrets/database-app/password
+{{- end }}
+{{- if and (has "app-role" .needs) $appUser }}
+- name: DB_APP_USER
+  value: {{ $appUser | quote }}
+- name: DB_APP_PASSWORD_FILE
+  value: /etc/api/secrets/database-app/password
 {{- end }}
 {{- if has "auth" .needs }}
 - name: JWT_SECRET_FILE
@@ -301,9 +338,14 @@ pod's volumes.
 - name: tmp
   mountPath: /tmp
 {{- end }}
-{{- if has "database" .needs }}
+{{- if include "api-platform.needsOwnerPassword" . }}
 - name: database-password
   mountPath: /etc/api/secrets/database
+  readOnly: true
+{{- end }}
+{{- if include "api-platform.needsAppPassword" . }}
+- name: database-app-password
+  mountPath: /etc/api/secrets/database-app
   readOnly: true
 {{- end }}
 {{- if has "auth" .needs }}
@@ -325,7 +367,7 @@ pod's volumes.
   emptyDir:
     sizeLimit: 16Mi
 {{- end }}
-{{- if has "database" .needs }}
+{{- if include "api-platform.needsOwnerPassword" . }}
 - name: database-password
   secret:
     secretName: {{ include "api-platform.databaseSecretName" $root }}
@@ -333,6 +375,15 @@ pod's volumes.
     defaultMode: 0440
     items:
       - key: {{ include "api-platform.databasePasswordKey" $root }}
+        path: password
+{{- end }}
+{{- if include "api-platform.needsAppPassword" . }}
+- name: database-app-password
+  secret:
+    secretName: {{ include "api-platform.databaseSecretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: {{ include "api-platform.appPasswordKey" $root }}
         path: password
 {{- end }}
 {{- if has "auth" .needs }}

@@ -13,11 +13,13 @@ fn generation(bed: &crate::testbed::TestBed, kind: &str, name: &str) -> serde_js
 fn an_upgrade_with_unchanged_values_changes_no_pod_template() {
     let bed = bed("chart-stable-upgrade", Scenario::new());
     seed_release(&bed, "test", "good");
-    let password = bed
+    // The owner's and the server role's passwords.
+    let passwords = bed
         .server
         .get("v1", "Secret", "api-test", "api-database")
-        .unwrap()["data"]["password"]
+        .unwrap()["data"]
         .clone();
+    assert!(passwords["app-password"].is_string(), "{passwords}");
     let before = (
         generation(&bed, "Deployment", "api"),
         generation(&bed, "StatefulSet", "api-postgresql"),
@@ -34,8 +36,8 @@ fn an_upgrade_with_unchanged_values_changes_no_pod_template() {
     assert_eq!(
         bed.server
             .get("v1", "Secret", "api-test", "api-database")
-            .unwrap()["data"]["password"],
-        password
+            .unwrap()["data"],
+        passwords
     );
     assert_eq!(bed.revisions("test").len(), 2);
 }
