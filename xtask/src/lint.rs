@@ -1,6 +1,7 @@
 //! `cargo xtask lint`: the chart checked with every overlay: `helm lint --strict`, the
 //! rendered manifests validated against the Kubernetes schemas (strict: unknown fields
-//! are errors), and the chart README's parameter table current.
+//! are errors) and scanned for security findings, and the chart README's parameter
+//! table current.
 
 use std::process::Command;
 
@@ -8,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::helm::{Helm, Release};
 use crate::tools::Tools;
-use crate::{chart_docs, overlay, project, render};
+use crate::{chart_docs, overlay, project, render, security_scan};
 
 pub fn run() -> anyhow::Result<()> {
     let tools = Tools::ensure()?;
@@ -17,12 +18,22 @@ pub fn run() -> anyhow::Result<()> {
     let mut failures = Vec::new();
     for env in overlay::environments(&overlay::overlays_dir())? {
         match lint_env(&tools, &helm, &chart, &env) {
-            Ok(()) => eprintln!("xtask: {env}: helm lint, schema validation: ok"),
+            Ok(accepted) => eprintln!(
+                "xtask: {env}: helm lint, schema validation, security scan: ok ({accepted} accepted findings, see xtask/src/security_scan.rs)"
+            ),
             Err(err) => {
                 eprintln!("xtask: {env}: FAILED: {err:#}");
                 failures.push(env);
             }
         }
+    }
+    for accepted in security_scan::ACCEPTED {
+        eprintln!(
+            "xtask: accepted {} on {}: {}",
+            accepted.check,
+            accepted.kinds.join(", "),
+            accepted.reason
+        );
     }
     if chart_docs::update_readme(&chart, true)? {
         eprintln!("xtask: chart README: FAILED: out of date; run `cargo xtask chart-docs`");
@@ -34,7 +45,13 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn lint_env(tools: &Tools, helm: &Helm, chart: &std::path::Path, env: &str) -> anyhow::Result<()> {
+/// Lints one overlay; returns how many security findings were accepted.
+fn lint_env(
+    tools: &Tools,
+    helm: &Helm,
+    chart: &std::path::Path,
+    env: &str,
+) -> anyhow::Result<usize> {
     let out_dir = project::target_dir().join("lint").join(env);
     let rendered = render::render(tools, env, Some("lint".to_owned()), "", Some(out_dir))?;
     let overlay = overlay::load(&overlay::overlays_dir(), env)?;
@@ -56,5 +73,5 @@ fn lint_env(tools: &Tools, helm: &Helm, chart: &std::path::Path, env: &str) -> a
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    security_scan::check(&tools.scanner, &rendered.manifests)
 }

@@ -20,6 +20,7 @@ mod postgres;
 mod project;
 mod release;
 mod render;
+mod security_scan;
 mod smoke_task;
 mod test;
 mod timestamp;

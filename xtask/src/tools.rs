@@ -1,4 +1,4 @@
-//! The external tools (helm, kubectl, the manifest validator), found or installed by
+//! The external tools (helm, kubectl, the manifest validator, the security scanner), found or installed by
 //! `scripts/install-tools.sh`, so a person running the script and xtask get the same ones.
 
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ pub struct Tools {
     pub helm: PathBuf,
     pub kubectl: PathBuf,
     pub kubernetes_validate: PathBuf,
+    /// checkov, the security scanner `lint` runs over the rendered manifests.
+    pub scanner: PathBuf,
     /// podman or docker, when one is installed.
     pub engine: Option<PathBuf>,
     /// wrk, the HTTP load generator, when installed.
@@ -45,6 +47,7 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
         helm: find("helm")?,
         kubectl: find("kubectl")?,
         kubernetes_validate: find("kubernetes-validate")?,
+        scanner: find("scanner")?,
         engine: find("engine")
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
@@ -59,12 +62,13 @@ mod tests {
     #[test]
     fn reads_the_installer_report() {
         let tools = parse_paths(
-            "helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\nengine=\n",
+            "helm=/a/helm\nkubectl=/usr/bin/kubectl\nkubernetes-validate=/v/bin/kv\nscanner=/s/bin/checkov\nengine=\n",
         )
         .unwrap();
         assert_eq!(tools.helm, PathBuf::from("/a/helm"));
         assert_eq!(tools.kubectl, PathBuf::from("/usr/bin/kubectl"));
         assert_eq!(tools.kubernetes_validate, PathBuf::from("/v/bin/kv"));
+        assert_eq!(tools.scanner, PathBuf::from("/s/bin/checkov"));
         assert_eq!(
             tools.engine, None,
             "an empty engine means none is installed"

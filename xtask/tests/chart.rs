@@ -157,14 +157,16 @@ fn matches(selector: &Value, labels: &Value) -> bool {
 }
 
 #[test]
-fn xtask_lint_passes_helm_lint_and_strict_schema_validation_for_every_overlay() {
+fn xtask_lint_passes_helm_lint_strict_schema_validation_and_the_security_scan_for_every_overlay() {
     helm(); // installs the tools once, before xtask looks them up too
     let output = run(Command::new(env!("CARGO_BIN_EXE_xtask")).arg("lint"));
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     for env in ENVS {
         assert!(
-            out.contains(&format!("{env}: helm lint, schema validation: ok")),
+            out.contains(&format!(
+                "{env}: helm lint, schema validation, security scan: ok"
+            )),
             "{out}"
         );
     }
