@@ -15,6 +15,10 @@ pub struct Args {
     /// Push the image after building it, and print its digest.
     #[arg(long)]
     pub push: bool,
+    /// With --push, also write the pushed digest (sha256:...) to this file, for later
+    /// pipeline steps to deploy by.
+    #[arg(long, requires = "push")]
+    pub digest_file: Option<PathBuf>,
     /// Image tag [default: the git revision of HEAD, 12 characters, `-dirty` on a dirty tree].
     #[arg(long)]
     pub tag: Option<String>,
@@ -55,6 +59,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     match &built.digest {
         Some(digest) => eprintln!("xtask: pushed {}@{digest}", built.repository),
         None => eprintln!("xtask: built {}", built.reference()),
+    }
+    if let Some(path) = &args.digest_file {
+        let digest = built
+            .digest
+            .as_deref()
+            .context("the registry reported no digest for the pushed image")?;
+        std::fs::write(path, format!("{digest}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     #[allow(clippy::print_stdout)] // the reference is this command's output, for scripts
     {

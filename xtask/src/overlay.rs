@@ -39,6 +39,10 @@ pub struct OverlaySettings {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImageSettings {
     pub repository: String,
+    /// Deploy only by digest (staging, prod): the same bytes on every node and after
+    /// every rollback, whatever happens to the tag in the registry.
+    #[serde(default)]
+    pub require_digest: bool,
 }
 
 /// Durations in helm's style: `90s`, `5m`, `1h`.

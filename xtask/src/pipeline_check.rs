@@ -8,6 +8,9 @@ use crate::Cli;
 
 const JENKINSFILE: &str = include_str!("../../Jenkinsfile");
 
+const SAMPLE_DIGEST: &str =
+    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 /// Every `cargo xtask` command line in the pipeline's `sh` steps, with shell variables
 /// replaced by sample values and quotes removed.
 fn xtask_invocations(pipeline: &str) -> Vec<Vec<String>> {
@@ -33,6 +36,7 @@ fn substitute(command: &str) -> String {
         )
         .replace("$IMAGE_REPOSITORY", "registry.example.com/platform/api")
         .replace("$IMAGE_TAG", "0123456789ab")
+        .replace("$IMAGE_DIGEST", SAMPLE_DIGEST)
 }
 
 fn shell_words(command: &str) -> Vec<String> {
@@ -84,6 +88,13 @@ fn deploys_use_yes_and_the_built_tag() {
         let line = words.join(" ");
         assert!(
             line.contains("--yes") && line.contains("--tag 0123456789ab"),
+            "{line}"
+        );
+        // Overlays that deploy only by digest get the pushed one.
+        let overlay = crate::overlay::load(&crate::overlay::overlays_dir(), &words[3]).unwrap();
+        assert_eq!(
+            line.contains(&format!("--digest {SAMPLE_DIGEST}")),
+            overlay.settings.image.require_digest,
             "{line}"
         );
     }

@@ -36,6 +36,8 @@ pub struct RenderVars {
     pub image_repository: String,
     pub image_tag: String,
     pub image_digest: String,
+    /// The overlay deploys only by digest (`image.requireDigest` in deploy.yaml).
+    pub image_require_digest: bool,
     pub git_revision: String,
 }
 
@@ -68,6 +70,11 @@ pub fn render(
     out_dir: Option<PathBuf>,
 ) -> anyhow::Result<Rendered> {
     let overlay = overlay::load(&overlay::overlays_dir(), env)?;
+    if overlay.settings.image.require_digest && digest.is_empty() {
+        bail!(
+            "{env} deploys images by digest only (image.requireDigest in overlays/{env}/deploy.yaml): pass --digest sha256:..., or deploy with --build, which pushes the image and reads its digest"
+        );
+    }
     let git_revision = crate::git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let image_tag = match tag {
         Some(tag) => tag,
@@ -116,6 +123,7 @@ pub fn vars_for(
         image_repository: overlay.settings.image.repository.clone(),
         image_tag,
         image_digest: digest.to_owned(),
+        image_require_digest: overlay.settings.image.require_digest,
         git_revision,
     }
 }
@@ -139,6 +147,7 @@ pub fn render_values(source: &str, name: &str, vars: &RenderVars) -> anyhow::Res
                 repository => &vars.image_repository,
                 tag => &vars.image_tag,
                 digest => &vars.image_digest,
+                require_digest => vars.image_require_digest,
             },
             git => context! { revision =>  &vars.git_revision },
         })
@@ -171,6 +180,7 @@ mod tests {
             image_repository: "registry.local/api".into(),
             image_tag: "abc123".into(),
             image_digest: String::new(),
+            image_require_digest: false,
             git_revision: "abc123def456".into(),
         }
     }

@@ -8,11 +8,13 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-/// A finding the chart accepts, for every object of `kind` (the chart renders one object
-/// of each workload kind, so the kind names it whatever the release is called).
+/// A finding the chart accepts in the overlays `envs`, for every object of `kind` (the
+/// chart renders one object of each workload kind, so the kind names it whatever the
+/// release is called).
 pub struct Accepted {
     pub check: &'static str,
     pub kinds: &'static [&'static str],
+    pub envs: &'static [&'static str],
     pub reason: &'static str,
 }
 
@@ -20,31 +22,36 @@ pub const ACCEPTED: &[Accepted] = &[
     Accepted {
         check: "CKV_K8S_43",
         kinds: &["Deployment", "Job", "Pod"],
-        reason: "image by digest: `cargo xtask deploy` deploys by digest whenever it knows one \
-                 (`--build` pushes and reads it, `--digest`); the lint renders by tag",
+        envs: &["dev"],
+        reason: "image by digest: dev's image is side-loaded into kind, never pushed, so it has \
+                 no registry digest (staging and prod deploy only by digest)",
     },
     Accepted {
         check: "CKV_K8S_43",
         kinds: &["StatefulSet"],
+        envs: &["dev", "staging"],
         reason: "PostgreSQL by digest: set `postgresql.image.digest` to your registry's digest \
                  for the tag; the chart cannot know it",
     },
     Accepted {
         check: "CKV_K8S_15",
         kinds: &["Deployment", "Job", "Pod", "StatefulSet"],
-        reason: "pull policy Always: tags are immutable here (`latest` is refused) and digests \
-                 are exact, so IfNotPresent pulls the same bytes without making every pod \
-                 start depend on the registry",
+        envs: &["dev"],
+        reason: "pull policy Always: dev is a local kind cluster; its api image is side-loaded \
+                 (there is no registry to pull from) and PostgreSQL's is used as cached, so it \
+                 starts offline (staging and prod pull Always)",
     },
     Accepted {
         check: "CKV_K8S_8",
         kinds: &["Pod"],
+        envs: &["dev", "staging", "prod"],
         reason: "liveness probe on the `helm test` Pod: it runs to completion; it stays a Pod \
                  because `helm test --logs` reads logs from Pods named after the hook",
     },
     Accepted {
         check: "CKV_K8S_9",
         kinds: &["Pod"],
+        envs: &["dev", "staging", "prod"],
         reason: "readiness probe on the `helm test` Pod: nothing routes to it",
     },
 ];
@@ -62,10 +69,11 @@ impl Finding {
         self.resource.split('.').next().unwrap_or_default()
     }
 
-    pub fn accepted(&self) -> Option<&'static Accepted> {
-        ACCEPTED
-            .iter()
-            .find(|a| a.check == self.check_id && a.kinds.contains(&self.kind()))
+    /// The entry of [`ACCEPTED`] covering this finding in the overlay `env`.
+    pub fn accepted(&self, env: &str) -> Option<&'static Accepted> {
+        ACCEPTED.iter().find(|a| {
+            a.check == self.check_id && a.kinds.contains(&self.kind()) && a.envs.contains(&env)
+        })
     }
 }
 
@@ -105,9 +113,9 @@ pub fn parse(json: &str) -> anyhow::Result<Vec<Finding>> {
     Ok(findings)
 }
 
-/// Scans `manifests`; the findings no entry of [`ACCEPTED`] covers fail, one per line.
-/// Returns how many findings were accepted.
-pub fn check(scanner: &Path, manifests: &Path) -> anyhow::Result<usize> {
+/// Scans `env`'s `manifests`; the findings no entry of [`ACCEPTED`] covers fail, one per
+/// line. Returns how many findings were accepted.
+pub fn check(scanner: &Path, env: &str, manifests: &Path) -> anyhow::Result<usize> {
     let output = Command::new(scanner)
         .args([
             "--framework",
@@ -129,13 +137,13 @@ pub fn check(scanner: &Path, manifests: &Path) -> anyhow::Result<usize> {
             String::from_utf8_lossy(&output.stderr).trim()
         )
     })?;
-    verdict(&findings)
+    verdict(env, &findings)
 }
 
-/// How many `findings` are accepted, or an error naming each one that is not.
-pub fn verdict(findings: &[Finding]) -> anyhow::Result<usize> {
+/// How many of `env`'s `findings` are accepted, or an error naming each one that is not.
+pub fn verdict(env: &str, findings: &[Finding]) -> anyhow::Result<usize> {
     let (accepted, rejected): (Vec<_>, Vec<_>) =
-        findings.iter().partition(|f| f.accepted().is_some());
+        findings.iter().partition(|f| f.accepted(env).is_some());
     if !rejected.is_empty() {
         let lines: Vec<String> = rejected
             .iter()
@@ -162,25 +170,28 @@ mod tests {
     }
 
     #[test]
-    fn accepts_only_the_listed_checks_on_the_listed_kinds() {
-        assert!(
-            finding("CKV_K8S_8", "Pod.api-dev.api-smoke-test")
-                .accepted()
-                .is_some()
-        );
+    fn accepts_only_the_listed_checks_on_the_listed_kinds_and_overlays() {
+        let test_pod = finding("CKV_K8S_8", "Pod.api-prod.api-smoke-test");
+        assert!(test_pod.accepted("prod").is_some());
         assert!(
             finding("CKV_K8S_8", "Deployment.api-dev.api")
-                .accepted()
+                .accepted("dev")
                 .is_none()
         );
         assert!(
             finding("CKV_K8S_20", "Pod.api-dev.api-smoke-test")
-                .accepted()
+                .accepted("dev")
                 .is_none()
         );
+        let by_tag = finding("CKV_K8S_43", "Deployment.api-prod.api");
+        assert!(by_tag.accepted("dev").is_some());
         assert!(
-            finding("CKV_K8S_43", "StatefulSet.api-dev.api-postgresql")
-                .accepted()
+            by_tag.accepted("prod").is_none(),
+            "prod deploys only by digest"
+        );
+        assert!(
+            finding("CKV_K8S_43", "StatefulSet.api-staging.api-postgresql")
+                .accepted("staging")
                 .is_some_and(|a| a.reason.contains("postgresql.image.digest"))
         );
     }
@@ -188,9 +199,11 @@ mod tests {
     #[test]
     fn any_finding_not_accepted_fails_naming_check_and_resource() {
         let accepted = finding("CKV_K8S_9", "Pod.api-dev.api-smoke-test");
-        assert_eq!(verdict(std::slice::from_ref(&accepted)).unwrap(), 1);
+        assert_eq!(verdict("dev", std::slice::from_ref(&accepted)).unwrap(), 1);
         let privileged = finding("CKV_K8S_16", "Deployment.api-dev.api");
-        let err = verdict(&[accepted, privileged]).unwrap_err().to_string();
+        let err = verdict("dev", &[accepted, privileged])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("CKV_K8S_16 Deployment.api-dev.api"), "{err}");
         assert!(!err.contains("CKV_K8S_9"), "{err}");
     }

@@ -61,6 +61,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let engine = engine.to_string_lossy().into_owned();
     let image = crate::build::build(&crate::build::Args {
         push: false,
+        digest_file: None,
         tag: Some("test".to_owned()),
         registry: None,
         repository: Some(TEST_IMAGE_REPOSITORY.to_owned()),

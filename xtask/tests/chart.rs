@@ -12,6 +12,8 @@ use serde_yaml::Value;
 
 const ENVS: [&str; 3] = ["dev", "staging", "prod"];
 
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -74,9 +76,12 @@ fn rendered(env: &str) -> &'static Rendered {
         ENVS.iter()
             .map(|env| {
                 let out_dir = base.join(env);
-                let output = run(Command::new(env!("CARGO_BIN_EXE_xtask"))
-                    .args(["render", env, "--tag", "0123456789ab", "--out-dir"])
-                    .arg(&out_dir));
+                let mut render = Command::new(env!("CARGO_BIN_EXE_xtask"));
+                render.args(["render", env, "--tag", "0123456789ab"]);
+                if *env != "dev" {
+                    render.args(["--digest", DIGEST]); // they deploy only by digest
+                }
+                let output = run(render.arg("--out-dir").arg(&out_dir));
                 assert!(output.status.success(), "render {env}: {}", text(&output));
                 let manifests = std::fs::read_to_string(out_dir.join("manifests.yaml")).unwrap();
                 let docs = serde_yaml::Deserializer::from_str(&manifests)
@@ -1224,4 +1229,45 @@ fn finished_migration_jobs_are_kept_unless_a_kubernetes_ttl_is_given() {
         "0 is Kubernetes' 0"
     );
     assert_eq!(ttl(&["migrations.ttlSecondsAfterFinished=600"]), 600);
+}
+
+#[test]
+fn staging_and_prod_render_only_by_digest_and_pull_always() {
+    for env in ["staging", "prod"] {
+        let refused = run(Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["render", env, "--tag", "0123456789ab", "--out-dir"])
+            .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("no-digest-{env}"))));
+        assert!(!refused.status.success());
+        assert!(
+            text(&refused).contains(&format!(
+                "{env} deploys images by digest only (image.requireDigest in overlays/{env}/deploy.yaml): pass --digest"
+            )),
+            "{}",
+            text(&refused)
+        );
+        for (name, spec, _) in pod_specs(env) {
+            for (container, _) in containers(spec) {
+                let image = container["image"].as_str().unwrap();
+                if image.contains("/api") {
+                    assert_eq!(
+                        image,
+                        format!("registry.example.com/platform/api@{DIGEST}"),
+                        "{env} {name}"
+                    );
+                }
+                assert_eq!(
+                    container["imagePullPolicy"], "Always",
+                    "{env} {name}: {image}"
+                );
+            }
+        }
+    }
+    // A hand-run helm upgrade with the overlay's values and no digest is refused too.
+    let by_hand = template_with(&["image.tag=v1", "image.requireDigest=true"]);
+    assert!(!by_hand.status.success());
+    assert!(
+        text(&by_hand).contains("image.digest is required (image.requireDigest is true)"),
+        "{}",
+        text(&by_hand)
+    );
 }

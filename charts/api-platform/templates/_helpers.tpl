@@ -70,8 +70,11 @@ given (immutable: the same bytes on every node and after every rollback), else b
 {{- end }}
 {{- end }}
 
-{{/* The api image. */}}
+{{/* The api image; by digest only when image.requireDigest says so (staging, prod). */}}
 {{- define "api-platform.image" -}}
+{{- if and .Values.image.requireDigest (not .Values.image.digest) }}
+{{- fail "image.digest is required (image.requireDigest is true): deploy by digest, e.g. cargo xtask deploy <env> --digest sha256:... (or --build), or helm upgrade ... --set image.digest=sha256:..." }}
+{{- end }}
 {{- include "api-platform.imageRef" .Values.image }}
 {{- end }}
 

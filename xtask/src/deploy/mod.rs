@@ -132,6 +132,7 @@ fn build_first(
     }
     crate::build::build(&crate::build::Args {
         push: true,
+        digest_file: None,
         tag: None,
         registry: None,
         repository: Some(overlay.settings.image.repository.clone()),
