@@ -171,6 +171,7 @@ impl Deploy<'_> {
             settings: &settings,
             tag,
             tag_explicit: self.args.tag.is_some() || self.args.build || !digest.is_empty(),
+            digest,
             dry_run: self.args.dry_run,
         };
         match preflight::decide(&request, &facts) {

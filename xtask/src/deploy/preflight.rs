@@ -41,6 +41,8 @@ pub struct Request<'a> {
     pub tag: &'a str,
     /// The tag came from `--tag` or `--build`, not from the git revision default.
     pub tag_explicit: bool,
+    /// `--digest`, or the one `--build` pushed; empty when unknown.
+    pub digest: &'a str,
     pub dry_run: bool,
 }
 
@@ -118,6 +120,12 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
                 request.env
             ));
         }
+    }
+    if settings.image.require_digest && request.digest.is_empty() {
+        refusals.push(format!(
+            "{} deploys images by digest only (image.requireDigest in overlays/{}/deploy.yaml): pass --digest sha256:..., or --build, which pushes the image and reads its digest",
+            request.env, request.env
+        ));
     }
     if MOVING_TAGS.contains(&request.tag) || request.tag.is_empty() {
         let message = format!(
@@ -225,8 +233,32 @@ mod tests {
             settings,
             tag,
             tag_explicit: explicit,
+            digest: "",
             dry_run: false,
         }
+    }
+
+    #[test]
+    fn a_digest_only_overlay_refuses_a_deploy_by_tag() {
+        let mut settings = settings(true);
+        settings.image.require_digest = true;
+        let by_tag = request(&settings, "0123456789ab", true);
+        let reasons = refusals(decide(&by_tag, &facts()));
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(
+            reasons[0].contains("prod deploys images by digest only")
+                && reasons[0].contains("--build"),
+            "{reasons:?}"
+        );
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let by_digest = Request {
+            digest: &digest,
+            ..by_tag
+        };
+        assert_eq!(
+            decide(&by_digest, &facts()),
+            Verdict::Go { warnings: vec![] }
+        );
     }
 
     fn refusals(verdict: Verdict) -> Vec<String> {
@@ -244,6 +276,7 @@ mod tests {
             settings: &settings,
             tag: "0123456789ab",
             tag_explicit: true,
+            digest: "",
             dry_run: false,
         };
         assert_eq!(decide(&request, &facts()), Verdict::Go { warnings: vec![] });
@@ -257,6 +290,7 @@ mod tests {
             settings: &settings,
             tag: "abc",
             tag_explicit: false,
+            digest: "",
             dry_run: false,
         };
         let reasons = refusals(decide(
@@ -280,6 +314,7 @@ mod tests {
             settings: &settings,
             tag: "abc",
             tag_explicit: true,
+            digest: "",
             dry_run: false,
         };
         let history = vec![
@@ -321,17 +356,20 @@ mod tests {
             settings: &settings,
             tag: "0123456789ab",
             tag_explicit: false,
+            digest: "",
             dry_run: false,
         };
         assert!(refusals(decide(&implicit, &facts()))[0].contains("--tag"));
         let latest = Request {
             tag: "latest",
             tag_explicit: true,
+            digest: "",
             ..implicit.clone()
         };
         assert!(refusals(decide(&latest, &facts()))[0].contains("moves"));
         let ok_tag = Request {
             tag_explicit: true,
+            digest: "",
             ..implicit.clone()
         };
         assert!(
@@ -354,6 +392,7 @@ mod tests {
             settings: &settings,
             tag: "latest",
             tag_explicit: true,
+            digest: "",
             dry_run: false,
         };
         let facts = Facts {
@@ -374,6 +413,7 @@ mod tests {
             settings: &settings,
             tag: "abc",
             tag_explicit: true,
+            digest: "",
             dry_run: false,
         };
         let missing = Facts {
