@@ -19,6 +19,8 @@ pub struct AppState {
     pub readiness_timeout: Duration,
     pub tokens: TokenKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Peers whose forwarding headers name the client (the ingress controllers).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Bounds the password hashing of the request path.
     pub passwords: crate::users::password::PasswordGate,
     pub metrics: Arc<crate::http::metrics::Metrics>,
@@ -40,6 +42,7 @@ impl AppState {
                 config.login_attempts_per_minute,
                 Duration::from_secs(60),
             )),
+            trusted_proxies: config.trusted_proxies.clone().into(),
             passwords: crate::users::password::PasswordGate::new(
                 config.password_hashing_concurrency,
                 config.password_hashing_wait,

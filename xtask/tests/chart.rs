@@ -504,21 +504,19 @@ fn the_database_password_stays_in_secrets() {
     assert!(kind("prod", "Secret").is_empty());
     assert!(one("dev", "Secret", "api-auth")["data"]["jwt-secret"].is_string());
     let volumes = &one("prod", "Deployment", "api")["spec"]["template"]["spec"]["volumes"];
-    let database = volumes
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "database-password")
-        .unwrap();
-    assert_eq!(database["secret"]["secretName"], "api-database");
-    let app_password = volumes
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "database-app-password")
-        .unwrap();
-    assert_eq!(app_password["secret"]["secretName"], "api-database");
-    assert_eq!(app_password["secret"]["items"][0]["key"], "app-password");
+    for (volume, key) in [
+        ("database-password", "password"),
+        ("database-app-password", "app-password"),
+    ] {
+        let secret = &volumes
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == volume)
+            .unwrap()["secret"];
+        assert_eq!(secret["secretName"], "api-database", "{volume}");
+        assert_eq!(secret["items"][0]["key"], key, "{volume}");
+    }
     assert_eq!(
         one("dev", "Secret", "api-database")["data"]
             .as_mapping()
@@ -1269,5 +1267,22 @@ fn staging_and_prod_render_only_by_digest_and_pull_always() {
         text(&by_hand).contains("image.digest is required (image.requireDigest is true)"),
         "{}",
         text(&by_hand)
+    );
+}
+
+#[test]
+fn trusted_proxies_reach_the_api_and_a_malformed_range_is_refused() {
+    let docs = documents(&template_with(&[
+        "image.tag=v1",
+        "app.trustedProxies={10.244.0.0/16,fd00::/8}",
+    ]));
+    let config = docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+    assert_eq!(config["data"]["TRUSTED_PROXIES"], "10.244.0.0/16,fd00::/8");
+    let refused = template_with(&["image.tag=v1", "app.trustedProxies={ingress-nginx}"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("/app/trustedProxies/0"),
+        "{}",
+        text(&refused)
     );
 }

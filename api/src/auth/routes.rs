@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::token::now_seconds;
 use crate::error::ApiError;
+use crate::http::client_address::{ClientAddress, client_address};
 use crate::http::json_body::{Field, JsonObject, string};
 use crate::state::AppState;
 use crate::users::repo::UserRepo;
@@ -55,7 +56,7 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
     };
 
     let state = AppState::from_depot(depot)?;
-    let keys = throttle_keys(&identifier, req);
+    let keys = throttle_keys(&identifier, req, &state.trusted_proxies);
     if let Err(wait) = state.login_throttle.check(&keys, Instant::now()) {
         return Err(ApiError::TooManyRequests {
             retry_after: wait.as_secs().max(1),
@@ -89,15 +90,32 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
     }
 }
 
-/// Failures count against the account (any case) and the client address.
-fn throttle_keys(identifier: &str, req: &Request) -> Vec<String> {
-    let address = match (req.remote_addr().as_ipv4(), req.remote_addr().as_ipv6()) {
-        (Some(v4), _) => v4.ip().to_string(),
-        (None, Some(v6)) => v6.ip().to_string(),
-        _ => "unknown".to_owned(),
+/// Failures count against the account (any case) and, when it is known, the client
+/// address (see `http::client_address`). The account key comes first.
+fn throttle_keys(identifier: &str, req: &Request, trusted: &[ipnet::IpNet]) -> Vec<String> {
+    let header = |name: &str| {
+        let values: Vec<&str> = req
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
     };
-    vec![
-        format!("account:{}", identifier.to_lowercase()),
-        format!("address:{address}"),
-    ]
+    let peer = match (req.remote_addr().as_ipv4(), req.remote_addr().as_ipv6()) {
+        (Some(v4), _) => Some(std::net::IpAddr::V4(*v4.ip())),
+        (None, Some(v6)) => Some(std::net::IpAddr::V6(*v6.ip())),
+        _ => None,
+    };
+    let address = peer.map_or(ClientAddress::Unknown, |peer| {
+        client_address(
+            peer,
+            header("x-forwarded-for").as_deref(),
+            header("x-real-ip").as_deref(),
+            trusted,
+        )
+    });
+    let mut keys = vec![format!("account:{}", identifier.to_lowercase())];
+    keys.extend(address.key().map(|key| format!("address:{key}")));
+    keys
 }

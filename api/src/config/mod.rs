@@ -155,6 +155,8 @@ pub struct Config {
     pub app_role: Option<AppRole>,
     /// Failed sign-ins allowed per account and per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// Peers whose `X-Forwarded-For`/`X-Real-IP` are believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Browser origins allowed to call the API (`scheme://host[:port]`); none by default.
     pub cors_allowed_origins: Vec<String>,
 }
@@ -192,6 +194,11 @@ impl Config {
                 .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
                 .unwrap_or(5),
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
+            trusted_proxies: match env.get("TRUSTED_PROXIES") {
+                Some(text) => crate::http::client_address::parse_trusted_proxies(&text)
+                    .map_err(|problem| ConfigError::new("TRUSTED_PROXIES", problem))?,
+                None => Vec::new(),
+            },
         })
     }
 }

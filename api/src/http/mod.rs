@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod browser;
+pub mod client_address;
 pub mod error_catcher;
 pub mod health;
 pub mod json_body;

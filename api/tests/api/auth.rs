@@ -339,6 +339,71 @@ async fn many_accounts_guessed_from_one_address_are_limited_too(pool: PgPool) {
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
 }
 
+/// A sign-in that came through a proxy which set `X-Forwarded-For: client`.
+async fn login_via(app: &TestApp, client: &str, username: &str, password: &str) -> StatusCode {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[sqlx::test]
+async fn behind_an_ingress_nobody_trusts_failures_never_lock_out_everyone(pool: PgPool) {
+    // The test client is the "ingress" (127.0.0.1), not in TRUSTED_PROXIES.
+    let app = TestApp::spawn(pool).await;
+    app.create_user("olga").await;
+    for i in 0..5 {
+        let status = login_via(
+            &app,
+            "198.51.100.1",
+            &format!("nobody{i}"),
+            "wrong password",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via(&app, "198.51.100.2", "olga", PASSWORD).await,
+        StatusCode::OK,
+        "another client through the same ingress signs in"
+    );
+}
+
+#[sqlx::test]
+async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &[("TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    app.create_user("pavel").await;
+    for i in 0..5 {
+        let status = login_via(
+            &app,
+            "198.51.100.1",
+            &format!("nobody{i}"),
+            "wrong password",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via(&app, "198.51.100.1", "pavel", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing client waits"
+    );
+    assert_eq!(
+        login_via(&app, "198.51.100.2", "pavel", PASSWORD).await,
+        StatusCode::OK,
+        "everyone else does not"
+    );
+    // A client's own claim further out does not move it to another key.
+    assert_eq!(
+        login_via(&app, "203.0.113.9, 198.51.100.1", "pavel", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 #[sqlx::test]
 async fn an_unknown_account_costs_as_much_time_as_a_known_one(pool: PgPool) {
     let app = TestApp::spawn_with(pool, &[("LOGIN_ATTEMPTS_PER_MINUTE", "1000")]).await;
