@@ -351,21 +351,20 @@ async fn login_via(app: &TestApp, client: &str, username: &str, password: &str) 
         .status()
 }
 
+/// Five failed sign-ins to five accounts, all from `client` through the proxy.
+async fn guess_five_accounts_via(app: &TestApp, client: &str) {
+    for i in 0..5 {
+        let status = login_via(app, client, &format!("nobody{i}"), "wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
 #[sqlx::test]
 async fn behind_an_ingress_nobody_trusts_failures_never_lock_out_everyone(pool: PgPool) {
     // The test client is the "ingress" (127.0.0.1), not in TRUSTED_PROXIES.
     let app = TestApp::spawn(pool).await;
     app.create_user("olga").await;
-    for i in 0..5 {
-        let status = login_via(
-            &app,
-            "198.51.100.1",
-            &format!("nobody{i}"),
-            "wrong password",
-        )
-        .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-    }
+    guess_five_accounts_via(&app, "198.51.100.1").await;
     assert_eq!(
         login_via(&app, "198.51.100.2", "olga", PASSWORD).await,
         StatusCode::OK,
@@ -377,16 +376,7 @@ async fn behind_an_ingress_nobody_trusts_failures_never_lock_out_everyone(pool: 
 async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool) {
     let app = TestApp::spawn_with(pool, &[("TRUSTED_PROXIES", "127.0.0.0/8")]).await;
     app.create_user("pavel").await;
-    for i in 0..5 {
-        let status = login_via(
-            &app,
-            "198.51.100.1",
-            &format!("nobody{i}"),
-            "wrong password",
-        )
-        .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-    }
+    guess_five_accounts_via(&app, "198.51.100.1").await;
     assert_eq!(
         login_via(&app, "198.51.100.1", "pavel", PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS,
