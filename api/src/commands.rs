@@ -97,14 +97,15 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
             "migration applied by a newer release, unknown to this binary: left as it is (a rollback runs an older binary on a newer schema)"
         );
     }
-    if let Some(role) = &config.app_role {
-        let outcome = db::app_role::ensure(&pool, role).await;
-        pool.close().await;
+    let role = match &config.app_role {
+        Some(role) => Some((role, db::app_role::ensure(&pool, role).await)),
+        None => None,
+    };
+    pool.close().await;
+    if let Some((role, outcome)) = role {
         let outcome = outcome?;
         tracing::info!(role = %role.name, ?outcome, "the server's database role has row access to every table");
-        return Ok(());
     }
-    pool.close().await;
     Ok(())
 }
 

@@ -45,6 +45,17 @@ pub struct ImageSettings {
     pub require_digest: bool,
 }
 
+impl ImageSettings {
+    /// Why `env` cannot deploy an image without a digest, when it deploys only by digest.
+    pub fn digest_refusal(&self, env: &str, digest: &str) -> Option<String> {
+        (self.require_digest && digest.is_empty()).then(|| {
+            format!(
+                "{env} deploys images by digest only (image.requireDigest in overlays/{env}/deploy.yaml): pass --digest sha256:..., or --build, which pushes the image and reads its digest"
+            )
+        })
+    }
+}
+
 /// Durations in helm's style: `90s`, `5m`, `1h`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -70,10 +70,8 @@ pub fn render(
     out_dir: Option<PathBuf>,
 ) -> anyhow::Result<Rendered> {
     let overlay = overlay::load(&overlay::overlays_dir(), env)?;
-    if overlay.settings.image.require_digest && digest.is_empty() {
-        bail!(
-            "{env} deploys images by digest only (image.requireDigest in overlays/{env}/deploy.yaml): pass --digest sha256:..., or deploy with --build, which pushes the image and reads its digest"
-        );
+    if let Some(refusal) = overlay.settings.image.digest_refusal(env, digest) {
+        bail!(refusal);
     }
     let git_revision = crate::git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let image_tag = match tag {

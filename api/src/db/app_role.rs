@@ -68,17 +68,16 @@ pub async fn ensure(pool: &PgPool, role: &AppRole) -> Result<RoleOutcome, AppRol
     if superuser == Some(true) {
         return Err(AppRoleError::Superuser(role.name.clone()));
     }
-    let verb = if superuser.is_some() {
-        "ALTER ROLE %I WITH"
+    let exists = superuser.is_some();
+    let define = if exists {
+        "ALTER ROLE %1$I WITH"
     } else {
-        "CREATE ROLE %I"
+        "CREATE ROLE %1$I"
     };
     let attributes =
-        " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %L";
-    run_formatted(&mut tx, &format!("{verb}{attributes}"), role)
-        .await
-        .map_err(database)?;
+        " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD %4$L";
     for statement in [
+        &format!("{define}{attributes}"),
         "GRANT CONNECT ON DATABASE %2$I TO %1$I",
         "GRANT USAGE ON SCHEMA %3$I TO %1$I",
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %3$I TO %1$I",
@@ -90,34 +89,28 @@ pub async fn ensure(pool: &PgPool, role: &AppRole) -> Result<RoleOutcome, AppRol
             .map_err(database)?;
     }
     tx.commit().await.map_err(database)?;
-    Ok(if superuser.is_some() {
+    Ok(if exists {
         RoleOutcome::Updated
     } else {
         RoleOutcome::Created
     })
 }
 
-/// Runs `template` as PostgreSQL's `format` fills it: `%1$I` (or the first `%I`) the role,
-/// `%L` its password, `%2$I` the database, `%3$I` the schema.
+/// Runs `template` as PostgreSQL's `format` fills it: `%1$I` the role, `%2$I` the
+/// database, `%3$I` the schema, `%4$L` the role's password.
 async fn run_formatted(
     conn: &mut PgConnection,
     template: &str,
     role: &AppRole,
 ) -> Result<(), sqlx::Error> {
-    let statement: String = if template.contains("%L") {
-        sqlx::query_scalar("SELECT format($1, $2::text, $3::text)")
-            .bind(template)
-            .bind(&role.name)
-            .bind(&role.password)
-            .fetch_one(&mut *conn)
-            .await?
-    } else {
-        sqlx::query_scalar("SELECT format($1, $2::text, current_database(), current_schema())")
-            .bind(template)
-            .bind(&role.name)
-            .fetch_one(&mut *conn)
-            .await?
-    };
+    let statement: String = sqlx::query_scalar(
+        "SELECT format($1, $2::text, current_database(), current_schema(), $3::text)",
+    )
+    .bind(template)
+    .bind(&role.name)
+    .bind(&role.password)
+    .fetch_one(&mut *conn)
+    .await?;
     // Quoted by PostgreSQL itself, above.
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
         .execute(&mut *conn)

@@ -121,12 +121,7 @@ pub fn decide(request: &Request, facts: &Facts) -> Verdict {
             ));
         }
     }
-    if settings.image.require_digest && request.digest.is_empty() {
-        refusals.push(format!(
-            "{} deploys images by digest only (image.requireDigest in overlays/{}/deploy.yaml): pass --digest sha256:..., or --build, which pushes the image and reads its digest",
-            request.env, request.env
-        ));
-    }
+    refusals.extend(settings.image.digest_refusal(request.env, request.digest));
     if MOVING_TAGS.contains(&request.tag) || request.tag.is_empty() {
         let message = format!(
             "the tag '{}' moves; deploy an immutable tag such as the git revision",
