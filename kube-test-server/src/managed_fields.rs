@@ -1676,17 +1676,24 @@ mod tests {
         set.has(&path)
     }
 
-    fn helm_create() -> Value {
-        stored(
-            apply(
-                None,
-                &deployment(1, "api:1", json!(["serve"])),
-                "helm",
-                false,
-                T0,
-            )
-            .unwrap(),
+    /// helm applying the usual Deployment (`api:1`, `serve`) with `replicas`.
+    fn helm_apply(
+        live: Option<&Value>,
+        replicas: i64,
+        force: bool,
+        now: &str,
+    ) -> Result<Value, Vec<Conflict>> {
+        apply(
+            live,
+            &deployment(replicas, "api:1", json!(["serve"])),
+            "helm",
+            force,
+            now,
         )
+    }
+
+    fn helm_create() -> Value {
+        stored(helm_apply(None, 1, false, T0).unwrap())
     }
 
     fn kubectl_scale(live: &Value, replicas: i64, now: &str) -> Value {
@@ -1698,14 +1705,7 @@ mod tests {
 
     #[test]
     fn create_by_apply_records_one_apply_entry_with_the_configs_fields() {
-        let created = apply(
-            None,
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T0,
-        )
-        .unwrap();
+        let created = helm_apply(None, 1, false, T0).unwrap();
         let managed = created["metadata"]["managedFields"].as_array().unwrap();
         assert_eq!(managed.len(), 1);
         assert_eq!(
@@ -1799,14 +1799,7 @@ mod tests {
     #[test]
     fn apply_changing_nothing_keeps_the_entry_time() {
         let live = helm_create();
-        let again = apply(
-            Some(&live),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T1,
-        )
-        .unwrap();
+        let again = helm_apply(Some(&live), 1, false, T1).unwrap();
         assert_eq!(entry(&again, "helm")["time"], T0);
     }
 
@@ -1833,14 +1826,7 @@ mod tests {
         );
         assert!(!owns(&live, "helm", &["f:spec", "f:replicas"]));
 
-        let conflicts = apply(
-            Some(&live),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap_err();
+        let conflicts = helm_apply(Some(&live), 1, false, T2).unwrap_err();
         assert_eq!(
             conflicts,
             vec![Conflict {
@@ -1864,14 +1850,7 @@ mod tests {
     #[test]
     fn apply_of_the_same_value_shares_the_field() {
         let live = kubectl_scale(&helm_create(), 3, T1);
-        let applied = apply(
-            Some(&live),
-            &deployment(3, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap();
+        let applied = helm_apply(Some(&live), 3, false, T2).unwrap();
         assert_eq!(applied["spec"]["replicas"], 3);
         assert!(owns(&applied, "helm", &["f:spec", "f:replicas"]));
         assert!(owns(&applied, "kubectl", &["f:spec", "f:replicas"]));
@@ -1880,14 +1859,7 @@ mod tests {
     #[test]
     fn dropping_a_shared_field_from_the_config_leaves_it_to_the_other_owner() {
         let live = kubectl_scale(&helm_create(), 3, T1);
-        let shared = apply(
-            Some(&live),
-            &deployment(3, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap();
+        let shared = helm_apply(Some(&live), 3, false, T2).unwrap();
         let mut config = deployment(3, "api:1", json!(["serve"]));
         config["spec"].as_object_mut().unwrap().remove("replicas");
         let applied = apply(Some(&shared), &config, "helm", false, T2).unwrap();
@@ -1898,14 +1870,7 @@ mod tests {
     #[test]
     fn forced_apply_takes_the_field_over_and_drops_the_emptied_entry() {
         let live = kubectl_scale(&helm_create(), 3, T1);
-        let applied = apply(
-            Some(&live),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            true,
-            T2,
-        )
-        .unwrap();
+        let applied = helm_apply(Some(&live), 1, true, T2).unwrap();
         assert_eq!(applied["spec"]["replicas"], 1);
         assert!(owns(&applied, "helm", &["f:spec", "f:replicas"]));
         assert_eq!(
@@ -1921,14 +1886,7 @@ mod tests {
         edited["spec"]["replicas"] = json!(4);
         edited["metadata"]["annotations"] = json!({"note": "by hand"});
         record_update(Some(&live), &mut edited, "kubectl-edit", None, T1);
-        let applied = apply(
-            Some(&edited),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            true,
-            T2,
-        )
-        .unwrap();
+        let applied = helm_apply(Some(&edited), 1, true, T2).unwrap();
         assert!(!owns(&applied, "kubectl-edit", &["f:spec", "f:replicas"]));
         assert!(owns(
             &applied,
@@ -1962,14 +1920,7 @@ mod tests {
             ]
         ));
 
-        let conflicts = apply(
-            Some(&new),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap_err();
+        let conflicts = helm_apply(Some(&new), 1, false, T2).unwrap_err();
         assert_eq!(conflicts.len(), 1);
         assert_eq!(
             conflicts[0].field,
@@ -1988,14 +1939,7 @@ mod tests {
         new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("api:2");
         new["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["serve", "--debug"]);
         record_update(Some(&scaled), &mut new, "kubectl-set", None, T2);
-        let conflicts = apply(
-            Some(&new),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap_err();
+        let conflicts = helm_apply(Some(&new), 1, false, T2).unwrap_err();
         assert_eq!(
             conflict_message(&conflicts),
             "Apply failed with 3 conflicts: conflicts with \"kubectl\" with subresource \"scale\" using apps/v1:\n\
@@ -2103,14 +2047,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["api", "proxy"]);
         // helm re-applies its own intent: the other applier's fields stay.
-        let again = apply(
-            Some(&both),
-            &deployment(2, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T2,
-        )
-        .unwrap();
+        let again = helm_apply(Some(&both), 2, false, T2).unwrap();
         assert_eq!(again["spec"]["replicas"], 2);
         assert_eq!(again["metadata"]["annotations"]["mesh/inject"], "true");
         assert_eq!(
@@ -2256,14 +2193,7 @@ mod tests {
     fn apply_to_an_untracked_object_keeps_existing_fields_as_before_first_apply() {
         let mut live = stored(deployment(1, "api:1", json!(["serve"])));
         live["metadata"]["annotations"] = json!({"keep": "me"});
-        let applied = apply(
-            Some(&live),
-            &deployment(1, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T1,
-        )
-        .unwrap();
+        let applied = helm_apply(Some(&live), 1, false, T1).unwrap();
         assert_eq!(
             entries(&applied),
             vec![
@@ -2282,14 +2212,7 @@ mod tests {
             &["f:spec", "f:replicas"]
         ));
         // Taking a field from it with another value conflicts.
-        let conflicts = apply(
-            Some(&live),
-            &deployment(5, "api:1", json!(["serve"])),
-            "helm",
-            false,
-            T1,
-        )
-        .unwrap_err();
+        let conflicts = helm_apply(Some(&live), 5, false, T1).unwrap_err();
         assert_eq!(
             conflict_message(&conflicts),
             "Apply failed with 1 conflict: conflict with \"before-first-apply\" using apps/v1: .spec.replicas"

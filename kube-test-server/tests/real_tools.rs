@@ -50,6 +50,23 @@ impl Bed {
     }
 
     /// Runs the tool, asserts it succeeded and returns its stdout.
+    /// `kubectl rollout status` of the demo Deployment, which must report success.
+    fn rollout_status(&self, timeout: &str) {
+        let out = self.ok(
+            "kubectl",
+            &[
+                "--namespace",
+                "apps",
+                "rollout",
+                "status",
+                "deployment/demo",
+                "--timeout",
+                timeout,
+            ],
+        );
+        assert!(out.contains("successfully rolled out"), "{out}");
+    }
+
     fn ok(&self, tool: &str, args: &[&str]) -> String {
         let output = self.run(tool, args);
         assert!(
@@ -144,21 +161,7 @@ fn helm_installs_upgrades_rolls_back_and_uninstalls() {
     assert_eq!(managed[0]["manager"], "helm");
     assert_eq!(managed[0]["operation"], "Apply");
     bed.wait_for("the rollout", Bed::rolled_out);
-    assert!(
-        bed.ok(
-            "kubectl",
-            &[
-                "--namespace",
-                "apps",
-                "rollout",
-                "status",
-                "deployment/demo",
-                "--timeout",
-                "10s"
-            ]
-        )
-        .contains("successfully rolled out")
-    );
+    bed.rollout_status("10s");
 
     let upgrade = bed.install(&["--set", "image.tag=2.0"]);
     assert!(
@@ -359,19 +362,7 @@ fn kubectl_set_image_rolls_out_a_new_replicaset_keeping_old_pods_until_new_are_r
         3,
         "maxSurge 1 over 2 replicas, maxUnavailable 0"
     );
-    let out = bed.ok(
-        "kubectl",
-        &[
-            "--namespace",
-            "apps",
-            "rollout",
-            "status",
-            "deployment/demo",
-            "--timeout",
-            "20s",
-        ],
-    );
-    assert!(out.contains("successfully rolled out"), "{out}");
+    bed.rollout_status("20s");
     assert_eq!(bed.server.list("v1", "Pod", Some("apps")).len(), 2);
 
     bed.ok(

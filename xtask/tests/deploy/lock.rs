@@ -6,6 +6,16 @@ use kube_test_server::{Pods, Scenario};
 
 use super::{WATCHING, bed, deploy_tag, interrupt, seed_release, start_deploy};
 
+/// The `test` release's deploy lock, if one is held.
+fn deploy_lock(bed: &crate::testbed::TestBed) -> Option<serde_json::Value> {
+    bed.server.get(
+        "coordination.k8s.io/v1",
+        "Lease",
+        "api-test",
+        "api-deploy-lock",
+    )
+}
+
 #[test]
 fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
     // The first deploy's migration never finishes, so it holds the lock while watching.
@@ -15,15 +25,7 @@ fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
     let earlier = bed.calls().len();
     let first = start_deploy(&bed, "slow");
     bed.wait_for_call(earlier, WATCHING);
-    let lease = bed
-        .server
-        .get(
-            "coordination.k8s.io/v1",
-            "Lease",
-            "api-test",
-            "api-deploy-lock",
-        )
-        .expect("the lock is a Lease");
+    let lease = deploy_lock(&bed).expect("the lock is a Lease");
     assert!(
         lease["spec"]["holderIdentity"]
             .as_str()
@@ -51,17 +53,7 @@ fn a_second_deploy_waits_for_the_lock_then_refuses_naming_the_holder() {
 
     let (code, stderr) = interrupt(first);
     assert_eq!(code, Some(130), "{stderr}");
-    assert!(
-        bed.server
-            .get(
-                "coordination.k8s.io/v1",
-                "Lease",
-                "api-test",
-                "api-deploy-lock"
-            )
-            .is_none(),
-        "released on Ctrl-C"
-    );
+    assert!(deploy_lock(&bed).is_none(), "released on Ctrl-C");
 }
 
 #[test]
@@ -92,15 +84,5 @@ fn a_lock_nobody_renews_is_refused_until_broken() {
         stderr.contains("took over the lock from deploy test by ci@runner-7"),
         "{stderr}"
     );
-    assert!(
-        bed.server
-            .get(
-                "coordination.k8s.io/v1",
-                "Lease",
-                "api-test",
-                "api-deploy-lock"
-            )
-            .is_none(),
-        "released at the end"
-    );
+    assert!(deploy_lock(&bed).is_none(), "released at the end");
 }
