@@ -41,8 +41,12 @@ pub enum ApiError {
     /// Valid credentials without the right to do this.
     #[error("{0}")]
     Forbidden(String),
-    #[error("too many failed sign-ins; retry in {retry_after} s")]
-    TooManyRequests { retry_after: u64 },
+    /// Over an attempt limit (see `crate::limits`): `what` says which.
+    #[error("{what}; retry in {retry_after} s")]
+    TooManyRequests {
+        what: &'static str,
+        retry_after: u64,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -62,6 +66,20 @@ pub enum ApiError {
     /// Our fault: logged in full, reported to the client without details.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::limits::Refused> for ApiError {
+    fn from(refused: crate::limits::Refused) -> Self {
+        let what = match refused.rule {
+            "sign_up_address" => "too many sign-ups from this address",
+            "password_change" => "too many password-change attempts",
+            _ => "too many sign-in attempts",
+        };
+        Self::TooManyRequests {
+            what,
+            retry_after: refused.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -205,7 +223,7 @@ impl Writer for ApiError {
                     salvo::http::HeaderValue::from_static("Bearer"),
                 );
             }
-            Self::TooManyRequests { retry_after } | Self::Busy { retry_after } => {
+            Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after } => {
                 if let Ok(value) = salvo::http::HeaderValue::from_str(&retry_after.to_string()) {
                     res.headers_mut()
                         .insert(salvo::http::header::RETRY_AFTER, value);

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod state;
 pub mod telemetry;
 pub mod users;

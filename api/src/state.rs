@@ -8,9 +8,10 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 
-use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::{AppEnv, Config};
+use crate::limits::Limiter;
+use crate::limits::rules::Rules;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -18,7 +19,9 @@ pub struct AppState {
     pub app_env: AppEnv,
     pub readiness_timeout: Duration,
     pub tokens: TokenKeys,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// The attempt counters (in Redis when configured) and the rules over them.
+    pub limiter: Arc<Limiter>,
+    pub limit_rules: Rules,
     /// Peers whose forwarding headers name the client (the ingress controllers).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Bounds the password hashing of the request path.
@@ -38,10 +41,8 @@ impl AppState {
             app_env: config.app_env,
             readiness_timeout: config.readiness_timeout,
             tokens: TokenKeys::new(jwt),
-            login_throttle: Arc::new(LoginThrottle::new(
-                config.login_attempts_per_minute,
-                Duration::from_secs(60),
-            )),
+            limiter: Arc::new(Limiter::new(config.limits.redis.clone())),
+            limit_rules: Rules::new(&config.limits),
             trusted_proxies: config.trusted_proxies.clone().into(),
             passwords: crate::users::password::PasswordGate::new(
                 config.password_hashing_concurrency,

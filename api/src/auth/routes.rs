@@ -1,20 +1,22 @@
-//! `POST /api/v1/auth/login`: username or email and password for an access token.
-
-use std::time::Instant;
+//! `POST /api/v1/auth/login`: username or email and password for an access token;
+//! `POST /api/v1/auth/logout`: end every token of the caller.
 
 use salvo::oapi::{ToSchema, endpoint};
 use salvo::prelude::*;
 use serde::Serialize;
 
-use super::token::now_seconds;
+use super::token::{Bearer, now_seconds};
 use crate::error::ApiError;
-use crate::http::client_address::{ClientAddress, client_address};
+use crate::http::client_address;
 use crate::http::json_body::{Field, JsonObject, string};
+use crate::limits::rules::Account;
 use crate::state::AppState;
 use crate::users::repo::UserRepo;
 
 pub fn router() -> Router {
-    Router::with_path("api/v1/auth/login").post(login)
+    Router::with_path("api/v1/auth")
+        .push(Router::with_path("login").post(login))
+        .push(Router::with_path("logout").post(logout))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,7 +32,13 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthorized("invalid username, email or password".into())
 }
 
+/// The longest username or email there is (an email's limit); longer is no account.
+const MAX_IDENTIFIER: usize = 254;
+
 /// Sign in with a username or email and a password, for a short-lived access token.
+///
+/// Every attempt counts against the limits before the password is checked (see
+/// `crate::limits::rules`), so concurrent guesses cannot slip under them.
 #[endpoint(
     tags("auth"),
     request_body = crate::users::schema::LoginRequest,
@@ -38,8 +46,16 @@ fn invalid_credentials() -> ApiError {
 )]
 async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenResponse>, ApiError> {
     let mut body = JsonObject::read(req, &["username", "email", "password"]).await?;
-    let username = body.optional("username", string(|s| Ok(s.trim().to_owned())));
-    let email = body.optional("email", string(|s| Ok(s.trim().to_owned())));
+    let identifier = |s: &str| {
+        let s = s.trim();
+        if s.chars().count() > MAX_IDENTIFIER {
+            Err(format!("must be at most {MAX_IDENTIFIER} characters"))
+        } else {
+            Ok(s.to_owned())
+        }
+    };
+    let username = body.optional("username", string(identifier));
+    let email = body.optional("email", string(identifier));
     let secret = body.required("password", string(|s| Ok(s.to_owned())));
     let identifier = match (username, email) {
         (Field::Value(name), Field::Absent | Field::Null)
@@ -56,66 +72,61 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
     };
 
     let state = AppState::from_depot(depot)?;
-    let keys = throttle_keys(&identifier, req, &state.trusted_proxies);
-    if let Err(wait) = state.login_throttle.check(&keys, Instant::now()) {
-        return Err(ApiError::TooManyRequests {
-            retry_after: wait.as_secs().max(1),
-        });
-    }
     let found = UserRepo::for_state(state)
         .find_for_login(&identifier)
         .await?;
+    let account = match &found {
+        Some(row) => Account::Known(row.user.id),
+        None => Account::unknown(&identifier),
+    };
+    let address = client_address::of_request(req, &state.trusted_proxies);
+    let limits = state.limit_rules.sign_in(&account, address);
+    if let Err(refused) = state.limiter.attempt(&limits.counters).await {
+        tracing::warn!(rule = refused.rule, account = ?found.as_ref().map(|row| row.user.id), "sign-in refused: over the attempt limit");
+        return Err(refused.into());
+    }
     // Verify against the real hash, or a dummy one when there is no such user: the time
     // taken does not tell whether the account exists.
     let stored = match &found {
-        Some((_, hash)) => hash.clone(),
+        Some(row) => row.password_hash.clone(),
         None => state.dummy_hash().await?.to_owned(),
     };
     let matches = state.passwords.verify(secret, stored).await?;
     match found {
-        Some((user, _)) if matches && user.is_active => {
-            state.login_throttle.clear(&keys[0]);
-            let access_token = state.tokens.issue(user.id, now_seconds())?;
-            tracing::info!(user_id = %user.id, "signed in");
+        Some(row) if matches && row.user.is_active => {
+            if let Some(counter) = &limits.forgiven_on_success {
+                state.limiter.forgive(counter).await;
+            }
+            let bearer = Bearer {
+                user: row.user.id,
+                version: row.token_version,
+            };
+            let access_token = state.tokens.issue(bearer, now_seconds())?;
+            tracing::info!(user_id = %row.user.id, "signed in");
             Ok(Json(TokenResponse {
                 access_token,
                 token_type: "Bearer",
                 expires_in: state.tokens.ttl_seconds(),
             }))
         }
-        _ => {
-            state.login_throttle.record_failure(&keys, Instant::now());
+        found => {
+            tracing::info!(user_id = ?found.map(|row| row.user.id), "sign-in failed");
             Err(invalid_credentials())
         }
     }
 }
 
-/// Failures count against the account (any case) and, when it is known, the client
-/// address (see `http::client_address`). The account key comes first.
-fn throttle_keys(identifier: &str, req: &Request, trusted: &[ipnet::IpNet]) -> Vec<String> {
-    let header = |name: &str| {
-        let values: Vec<&str> = req
-            .headers()
-            .get_all(name)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
-    };
-    let peer = match (req.remote_addr().as_ipv4(), req.remote_addr().as_ipv6()) {
-        (Some(v4), _) => Some(std::net::IpAddr::V4(*v4.ip())),
-        (None, Some(v6)) => Some(std::net::IpAddr::V6(*v6.ip())),
-        _ => None,
-    };
-    let address = peer.map_or(ClientAddress::Unknown, |peer| {
-        client_address(
-            peer,
-            header("x-forwarded-for").as_deref(),
-            header("x-real-ip").as_deref(),
-            trusted,
-        )
-    });
-    let mut keys = vec![format!("account:{}", identifier.to_lowercase())];
-    keys.extend(address.key().map(|key| format!("address:{key}")));
-    keys
+/// Sign out everywhere: every access token of the caller issued so far stops working.
+#[endpoint(
+    tags("auth"),
+    security(["bearer" = []]),
+    responses((status_code = 204, description = "Signed out")),
+    status_codes(204, 401, 503)
+)]
+async fn logout(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    let caller = super::caller::authenticate(req, state).await?;
+    UserRepo::for_state(state).revoke_tokens(caller.id).await?;
+    tracing::info!(user_id = %caller.id, "signed out everywhere");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@
 //! says why in its first log line.
 
 mod duration;
+mod limits;
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 pub use duration::parse_duration;
+pub use limits::{LimitSettings, RedisSettings};
 
 /// A configuration value that is missing or malformed.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -98,7 +100,12 @@ pub struct JwtSettings {
     pub generated: bool,
     pub ttl: Duration,
     pub issuer: String,
+    /// Who the tokens are for (`aud`), checked on every request.
+    pub audience: String,
 }
+
+/// The longest `JWT_TTL` allowed: a stolen token must not outlive a working day.
+pub const MAX_JWT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +114,7 @@ impl std::fmt::Debug for JwtSettings {
             .field("generated", &self.generated)
             .field("ttl", &self.ttl)
             .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
             .finish()
     }
 }
@@ -153,8 +161,8 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     /// The server's own database role, which `migrate` creates and grants; when set.
     pub app_role: Option<AppRole>,
-    /// Failed sign-ins allowed per account and per client address per minute.
-    pub login_attempts_per_minute: u32,
+    /// The attempt limits (sign-in, sign-up, password change) and where they count.
+    pub limits: LimitSettings,
     /// Peers whose `X-Forwarded-For`/`X-Real-IP` are believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Browser origins allowed to call the API (`scheme://host[:port]`); none by default.
@@ -190,9 +198,7 @@ impl Config {
             jwt: env.jwt(app_env)?,
             admin: env.admin()?,
             app_role: env.app_role()?,
-            login_attempts_per_minute: env
-                .parsed("LOGIN_ATTEMPTS_PER_MINUTE", "a whole number of attempts")?
-                .unwrap_or(5),
+            limits: env.limits()?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
                 Some(text) => crate::http::client_address::parse_trusted_proxies(&text)
@@ -271,11 +277,25 @@ impl Env<'_> {
                 )));
             }
         };
+        let ttl = self.duration("JWT_TTL", Duration::from_secs(15 * 60))?;
+        if ttl > MAX_JWT_TTL || ttl.is_zero() {
+            return Err(ConfigError::new(
+                "JWT_TTL",
+                format!(
+                    "must be between 1s and 24h (tokens cannot be recalled before they expire); got {ttl:?}"
+                ),
+            ));
+        }
         Ok(Ok(JwtSettings {
             secret,
             generated,
-            ttl: self.duration("JWT_TTL", Duration::from_secs(15 * 60))?,
-            issuer: self.get("JWT_ISSUER").unwrap_or_else(|| "api".to_owned()),
+            ttl,
+            issuer: self
+                .get("JWT_ISSUER")
+                .unwrap_or_else(|| "api-platform".to_owned()),
+            audience: self
+                .get("JWT_AUDIENCE")
+                .unwrap_or_else(|| "api-platform/users".to_owned()),
         }))
     }
 
@@ -326,6 +346,7 @@ impl Env<'_> {
             "JWT_SECRET" => "JWT_SECRET_FILE",
             "ADMIN_PASSWORD" => "ADMIN_PASSWORD_FILE",
             "DB_APP_PASSWORD" => "DB_APP_PASSWORD_FILE",
+            "REDIS_PASSWORD" => "REDIS_PASSWORD_FILE",
             _ => return Ok(self.get(name)),
         };
         match (self.get(name), self.get(file_variable)) {

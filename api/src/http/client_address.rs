@@ -69,6 +69,30 @@ pub fn client_address(
     }
 }
 
+/// The client of `req`: its TCP peer, or whom a trusted proxy's headers name.
+pub fn of_request(req: &salvo::Request, trusted: &[IpNet]) -> ClientAddress {
+    let header = |name: &str| {
+        let values: Vec<&str> = req
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    let peer = match (req.remote_addr().as_ipv4(), req.remote_addr().as_ipv6()) {
+        (Some(v4), _) => IpAddr::V4(*v4.ip()),
+        (None, Some(v6)) => IpAddr::V6(*v6.ip()),
+        _ => return ClientAddress::Unknown,
+    };
+    client_address(
+        peer,
+        header("x-forwarded-for").as_deref(),
+        header("x-real-ip").as_deref(),
+        trusted,
+    )
+}
+
 /// `TRUSTED_PROXIES`: CIDR ranges or single addresses, comma-separated.
 pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
     text.split(',')

@@ -41,7 +41,9 @@ pub async fn liveness() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "version": VERSION }))
 }
 
-/// Readiness: the database answers within READINESS_TIMEOUT.
+/// Readiness: the database answers within READINESS_TIMEOUT. The details also say where
+/// the attempt limits count (Redis, or in-process while it is unreachable): that never
+/// makes the pod unready, since the api keeps serving with per-replica limits.
 #[endpoint(tags("health"), status_codes(200, 503))]
 pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let state = AppState::from_depot(depot)?;
@@ -55,7 +57,10 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
         Ok(round_trip) => {
             res.render(Json(json!({
                 "status": "ready",
-                "checks": { "database": { "status": "ok", "round_trip_ms": round_trip.as_secs_f64() * 1000.0 } },
+                "checks": {
+                    "database": { "status": "ok", "round_trip_ms": round_trip.as_secs_f64() * 1000.0 },
+                    "rate_limits": rate_limits(state),
+                },
             })));
             Ok(())
         }
@@ -64,6 +69,16 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
             message: format!("not ready: {problem}"),
         }),
     }
+}
+
+fn rate_limits(state: &AppState) -> serde_json::Value {
+    use crate::limits::Store;
+    let store = state.limiter.store();
+    let status = match store {
+        Store::Redis | Store::InProcess => "ok",
+        Store::InProcessFallback => "degraded",
+    };
+    json!({ "status": status, "store": store.as_str() })
 }
 
 /// Database status: round trip, server version, schema version, pool.

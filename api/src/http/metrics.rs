@@ -1,6 +1,8 @@
 //! Prometheus metrics at `/metrics`, in the text exposition format: requests by method,
 //! route template (never the raw path, which would explode the series) and status; a
-//! latency histogram; requests in flight; the database pool; build information.
+//! latency histogram; requests in flight; the database pool; the attempt limits; build
+//! information. Every label comes from a fixed set, so no client can add series: methods
+//! outside the standard ones are `OTHER`, unmatched paths share `(unmatched)`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -38,7 +40,7 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
         let entry = series
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method_label(method).to_owned(), route.to_owned(), status))
             .or_default();
         entry.count += 1;
         entry.sum += seconds;
@@ -130,6 +132,16 @@ impl Metrics {
             );
             let _ = writeln!(out, "# TYPE db_pool_max_connections gauge");
             let _ = writeln!(out, "db_pool_max_connections {max}");
+            let _ = writeln!(
+                out,
+                "# HELP db_pool_waiters Requests waiting for a database connection right now."
+            );
+            let _ = writeln!(out, "# TYPE db_pool_waiters gauge");
+            let _ = writeln!(
+                out,
+                "db_pool_waiters {}",
+                self.db_waiters.load(Ordering::SeqCst).max(0)
+            );
         }
         let _ = writeln!(out, "# HELP app_build_info The running build.");
         let _ = writeln!(out, "# TYPE app_build_info gauge");
@@ -141,6 +153,18 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The method label: one of the standard methods, or `OTHER` (any token is a valid
+/// method on the wire, and each would otherwise be a series of its own).
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
 }
 
 fn labels(method: &str, route: &str, status: u16) -> String {
@@ -199,7 +223,9 @@ pub async fn serve_metrics(
     res: &mut Response,
 ) -> Result<(), crate::error::ApiError> {
     let state = AppState::from_depot(depot)?;
-    res.render(Text::Plain(state.metrics.render(Some(&state.pool))));
+    let mut text = state.metrics.render(Some(&state.pool));
+    state.limiter.render_metrics(&mut text);
+    res.render(Text::Plain(text));
     res.headers_mut().insert(
         salvo::http::header::CONTENT_TYPE,
         salvo::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -210,6 +236,23 @@ pub async fn serve_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_series() {
+        let recorded = Metrics::default();
+        for i in 0..100 {
+            recorded.observe(
+                &format!("X{i}{}", "A".repeat(4000)),
+                "(unmatched)",
+                405,
+                0.001,
+            );
+        }
+        recorded.observe("GET", "(unmatched)", 404, 0.001);
+        let series = recorded.series.lock().unwrap();
+        assert_eq!(series.len(), 2, "{:?}", series.keys().collect::<Vec<_>>());
+        assert!(series.contains_key(&("OTHER".to_owned(), "(unmatched)".to_owned(), 405)));
+    }
 
     #[test]
     fn counts_and_buckets_accumulate_per_series() {

@@ -110,16 +110,24 @@ impl FullName {
 pub struct Password(String);
 
 impl Password {
+    /// In NFKC (NIST SP 800-63B), so the same password typed on another keyboard or
+    /// system, composed or decomposed, is the same password.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if !(8..=128).contains(&raw.chars().count()) {
+        let normal = normalize_password(raw);
+        if !(8..=128).contains(&normal.chars().count()) {
             return Err("must be 8 to 128 characters long".into());
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(normal))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+pub fn normalize_password(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.nfkc().collect()
 }
 
 impl std::fmt::Debug for Password {

@@ -26,7 +26,7 @@ pub async fn hash(password: Password) -> anyhow::Result<String> {
 /// Checks `candidate` (as typed, whatever its length) against a stored PHC string in
 /// constant time, on the blocking pool (see [`hash`]).
 pub async fn verify(candidate: String, stored_hash: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || verify_now(&candidate, &stored_hash))
+    tokio::task::spawn_blocking(move || verify_typed(&candidate, &stored_hash))
         .await
         .context("password verification task failed")?
 }
@@ -77,6 +77,17 @@ fn hash_now(password: &Password) -> anyhow::Result<String> {
         hash: Some(Output::new(&out).map_err(|err| anyhow::anyhow!("output: {err}"))?),
     };
     Ok(phc.to_string())
+}
+
+/// Checks a password as typed: its NFKC form (what hashes are made from, see
+/// [`Password::parse`]), and, if that differs and fails, the text as typed, which hashes
+/// made before passwords were normalised were made from.
+fn verify_typed(candidate: &str, stored_hash: &str) -> anyhow::Result<bool> {
+    let normal = super::model::normalize_password(candidate);
+    if verify_now(&normal, stored_hash)? {
+        return Ok(true);
+    }
+    Ok(normal != candidate && verify_now(candidate, stored_hash)?)
 }
 
 /// Recomputes the stored hash's parameters over `candidate` and compares in constant
@@ -205,7 +216,8 @@ impl PasswordGate {
         candidate: String,
         stored_hash: String,
     ) -> Result<bool, crate::error::ApiError> {
-        self.run(move || verify_now(&candidate, &stored_hash)).await
+        self.run(move || verify_typed(&candidate, &stored_hash))
+            .await
     }
 }
 
@@ -262,5 +274,26 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify("wrong horse battery".into(), first).await.unwrap());
+    }
+
+    #[test]
+    fn passwords_compare_in_nfkc_and_hashes_of_the_typed_text_still_verify() {
+        // "é" typed as one code point and as "e" plus a combining accent.
+        let composed = "caf\u{e9} au lait";
+        let decomposed = "cafe\u{301} au lait";
+        let ours = hash_now(&Password::parse(decomposed).unwrap()).unwrap();
+        assert!(verify_typed(composed, &ours).unwrap());
+        assert!(verify_typed(decomposed, &ours).unwrap());
+        // A hash made before normalisation, from the decomposed text as typed.
+        let salt = SaltString::generate(&mut OsRng);
+        let old = {
+            use argon2::password_hash::PasswordHasher;
+            Argon2::default()
+                .hash_password(decomposed.as_bytes(), &salt)
+                .unwrap()
+                .to_string()
+        };
+        assert!(verify_typed(decomposed, &old).unwrap());
+        assert!(!verify_typed("cafe au lait!", &old).unwrap());
     }
 }

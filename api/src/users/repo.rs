@@ -18,6 +18,22 @@ macro_rules! user_columns {
     };
 }
 
+/// A user with what signing in checks.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoginRow {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub password_hash: String,
+    pub token_version: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct CallerRow {
+    #[sqlx(flatten)]
+    user: User,
+    token_version: i32,
+}
+
 pub struct UserRepo<'a> {
     pool: &'a PgPool,
     /// Counts requests waiting for a pooled connection (the `db_pool_waiters` metric).
@@ -72,19 +88,31 @@ impl<'a> UserRepo<'a> {
         )
     }
 
-    /// The user whose username or email (any case) is `login`, with the password hash.
-    pub async fn find_for_login(&self, login: &str) -> Result<Option<(User, String)>, ApiError> {
-        let row: Option<(uuid::Uuid, String)> = sqlx::query_as(
-            "SELECT id, password_hash FROM users \
-             WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
-        )
+    /// The user whose username or email (any case) is `login`, with the password hash
+    /// and token version, in one query.
+    pub async fn find_for_login(&self, login: &str) -> Result<Option<LoginRow>, ApiError> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", password_hash, token_version FROM users \
+             WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1"
+        ))
         .bind(login)
         .fetch_optional(&mut *self.conn().await?)
+        .await?)
+    }
+
+    /// The user a token names, with the token version current for it, in one query.
+    pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, ApiError> {
+        let row: Option<CallerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", token_version FROM users WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
-        let Some((id, hash)) = row else {
-            return Ok(None);
-        };
-        Ok(self.find(id).await?.map(|user| (user, hash)))
+        Ok(row.map(|row| (row.user, row.token_version)))
     }
 
     pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, ApiError> {
@@ -96,14 +124,24 @@ impl<'a> UserRepo<'a> {
         )
     }
 
-    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), ApiError> {
-        sqlx::query(
-            "UPDATE users SET password_hash = $2, updated_at = clock_timestamp() WHERE id = $1",
+    /// Sets a new password and ends every token issued before; returns the new token version.
+    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<i32, ApiError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, token_version = token_version + 1, \
+             updated_at = clock_timestamp() WHERE id = $1 RETURNING token_version",
         )
         .bind(id)
         .bind(hash)
-        .execute(&mut *self.conn().await?)
-        .await?;
+        .fetch_one(&mut *self.conn().await?)
+        .await?)
+    }
+
+    /// Ends every token issued to `id` so far (signing out everywhere).
+    pub async fn revoke_tokens(&self, id: Uuid) -> Result<(), ApiError> {
+        sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.conn().await?)
+            .await?;
         Ok(())
     }
 
@@ -166,6 +204,7 @@ impl<'a> UserRepo<'a> {
             "UPDATE users SET \
                      full_name = CASE WHEN $2 THEN $3 ELSE full_name END, \
                      is_active = COALESCE($4, is_active), \
+                     token_version = token_version + CASE WHEN $4 = false THEN 1 ELSE 0 END, \
                      updated_at = clock_timestamp() \
                  WHERE id = $1 RETURNING ",
             user_columns!()

@@ -9,13 +9,14 @@ use uuid::Uuid;
 
 use super::model::{NewUser, PasswordChange, User, UserChanges};
 use super::repo::UserRepo;
-use crate::auth::caller::{authenticate, require_self_or_admin};
+use crate::auth::caller::{authenticate, require_admin, require_self_or_admin};
 use crate::error::{ApiError, FieldError};
+use crate::http::client_address;
 use crate::http::json_body::JsonObject;
 use crate::state::AppState;
 
-/// Sign-up is open; reading needs a signed-in user; changing another user needs an
-/// administrator.
+/// Sign-up is open (limited per client address); a user reads and changes itself;
+/// listing users, or reading or changing another user, needs an administrator.
 pub fn router() -> Router {
     Router::with_path("api/v1/users")
         .get(list_users)
@@ -35,12 +36,12 @@ pub fn router() -> Router {
         )
 }
 
-/// Sign up (open to all).
+/// Sign up (open to all; `SIGN_UPS_PER_ADDRESS_PER_HOUR` per client address).
 #[endpoint(
     tags("users"),
     request_body = super::schema::NewUserRequest,
     responses((status_code = 201, description = "The new user", body = User)),
-    status_codes(201, 409, 413, 415, 422, 503)
+    status_codes(201, 409, 413, 415, 422, 429, 503)
 )]
 async fn create_user(
     req: &mut Request,
@@ -49,6 +50,11 @@ async fn create_user(
 ) -> Result<Json<User>, ApiError> {
     let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
     let state = AppState::from_depot(depot)?;
+    let address = client_address::of_request(req, &state.trusted_proxies);
+    state
+        .limiter
+        .attempt(&state.limit_rules.sign_up(address))
+        .await?;
     let hash = state.passwords.hash(new_user.password.clone()).await?;
     let user = UserRepo::for_state(state).create(&new_user, &hash).await?;
     tracing::info!(user_id = %user.id, "user created");
@@ -101,7 +107,7 @@ impl Pagination {
     }
 }
 
-/// List users, newest first.
+/// List users, newest first (administrators only).
 #[endpoint(
     tags("users"),
     security(["bearer" = []]),
@@ -109,11 +115,11 @@ impl Pagination {
         ("page" = Option<u32>, Query, description = "Page number, from 1 (default 1)"),
         ("size" = Option<u32>, Query, description = "Users per page, 1 to 100 (default 10)"),
     ),
-    status_codes(200, 401, 422, 503)
+    status_codes(200, 401, 403, 422, 503)
 )]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
-    authenticate(req, state).await?;
+    require_admin(&authenticate(req, state).await?)?;
     let Pagination { page, size } = Pagination::parse(
         req.queries().get("page").map(String::as_str),
         req.queries().get("size").map(String::as_str),
@@ -136,12 +142,12 @@ fn user_id(req: &Request) -> Result<Uuid, ApiError> {
     })
 }
 
-/// One user.
-#[endpoint(tags("users"), security(["bearer" = []]), parameters(("id" = uuid::Uuid, Path, description = "The user's id")), status_codes(200, 400, 401, 404, 503))]
+/// One user (the user itself or an administrator).
+#[endpoint(tags("users"), security(["bearer" = []]), parameters(("id" = uuid::Uuid, Path, description = "The user's id")), status_codes(200, 400, 401, 403, 404, 503))]
 async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    authenticate(req, state).await?;
+    require_self_or_admin(&authenticate(req, state).await?, id)?;
     let user = UserRepo::for_state(state).find(id).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
@@ -228,18 +234,24 @@ async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
-/// Change one's own password.
+/// Change one's own password. Every access token issued before, this one included,
+/// stops working: sign in again with the new password. Attempts are limited like
+/// sign-ins (`LOGIN_ATTEMPTS_PER_MINUTE`), counted before the current password is checked.
 #[endpoint(
     tags("users"),
     security(["bearer" = []]),
     request_body = super::schema::PasswordChangeRequest,
     responses((status_code = 204, description = "Changed")),
-    status_codes(204, 401, 413, 415, 422, 503)
+    status_codes(204, 401, 413, 415, 422, 429, 503)
 )]
 async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = authenticate(req, state).await?;
     let change = PasswordChange::parse(JsonObject::read(req, PasswordChange::FIELDS).await?)?;
+    state
+        .limiter
+        .attempt(&state.limit_rules.password_change(caller.id))
+        .await?;
     let repo = UserRepo::for_state(state);
     let stored = repo
         .password_hash(caller.id)
@@ -253,7 +265,7 @@ async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusC
     }
     let hash = state.passwords.hash(change.new_password).await?;
     repo.set_password_hash(caller.id, &hash).await?;
-    tracing::info!(user_id = %caller.id, "password changed");
+    tracing::info!(user_id = %caller.id, "password changed; earlier tokens revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 

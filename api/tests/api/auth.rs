@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use api::auth::token::{TokenKeys, now_seconds};
+use api::auth::token::{Bearer, TokenKeys, now_seconds};
 use api::config::JwtSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -19,13 +19,27 @@ async fn login(app: &TestApp, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
-fn keys(secret: &str, ttl: u64) -> TokenKeys {
+fn keys_for(secret: &str, ttl: u64, audience: &str) -> TokenKeys {
     TokenKeys::new(&JwtSettings {
         secret: secret.as_bytes().to_vec(),
         generated: false,
         ttl: Duration::from_secs(ttl),
-        issuer: "api".into(),
+        issuer: "api-platform".into(),
+        audience: audience.into(),
     })
+}
+
+/// Keys as the test servers have them (the default issuer and audience).
+fn keys(secret: &str, ttl: u64) -> TokenKeys {
+    keys_for(secret, ttl, "api-platform/users")
+}
+
+/// A new user's first token version.
+fn first_token(id: uuid::Uuid) -> Bearer {
+    Bearer {
+        user: id,
+        version: 0,
+    }
 }
 
 #[sqlx::test]
@@ -122,7 +136,7 @@ async fn missing_malformed_foreign_and_expired_tokens_are_401(pool: PgPool) {
             format!(
                 "Bearer {}",
                 keys(&"other-secret-".repeat(4), 60)
-                    .issue(id, now_seconds())
+                    .issue(first_token(id), now_seconds())
                     .unwrap()
             ),
             "another secret",
@@ -130,8 +144,17 @@ async fn missing_malformed_foreign_and_expired_tokens_are_401(pool: PgPool) {
         (
             format!(
                 "Bearer {}",
+                keys_for(JWT_SECRET, 60, "another-service")
+                    .issue(first_token(id), now_seconds())
+                    .unwrap()
+            ),
+            "another audience",
+        ),
+        (
+            format!(
+                "Bearer {}",
                 keys(JWT_SECRET, 60)
-                    .issue(id, now_seconds() - 3600)
+                    .issue(first_token(id), now_seconds() - 3600)
                     .unwrap()
             ),
             "expired",
@@ -148,20 +171,32 @@ async fn missing_malformed_foreign_and_expired_tokens_are_401(pool: PgPool) {
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
     }
-    let ours = keys(JWT_SECRET, 60).issue(id, now_seconds()).unwrap();
+    let ours = keys(JWT_SECRET, 60)
+        .issue(first_token(id), now_seconds())
+        .unwrap();
     app.use_token(ours);
     expect_json(app.get("/api/v1/users/me").await, StatusCode::OK).await;
 }
 
 #[sqlx::test]
-async fn only_administrators_change_other_users(pool: PgPool) {
+async fn only_administrators_read_list_or_change_other_users(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.create_user("alice").await;
     let bob = app.create_user("bob").await;
     let bob_path = format!("/api/v1/users/{}", bob["id"].as_str().unwrap());
 
     app.sign_in_as("alice").await;
-    expect_json(app.get(&bob_path).await, StatusCode::OK).await;
+    // Another user's email and flags are private: not readable, not listable.
+    for path in [bob_path.as_str(), "/api/v1/users", "/api/v1/users?page=2"] {
+        let refused = expect_error(app.get(path).await, StatusCode::FORBIDDEN, "forbidden").await;
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap()
+                .contains("administrators"),
+            "{refused}"
+        );
+    }
     expect_error(
         app.send_json(Method::PATCH, &bob_path, &json!({"full_name": "B"}))
             .await,
@@ -189,6 +224,10 @@ async fn only_administrators_change_other_users(pool: PgPool) {
 
     let admin_token = app.sign_in_as_admin("root").await;
     assert!(!admin_token.is_empty());
+    let read = expect_json(app.get(&bob_path).await, StatusCode::OK).await;
+    assert_eq!(read["email"], "bob@example.com");
+    let listed = expect_json(app.get("/api/v1/users").await, StatusCode::OK).await;
+    assert_eq!(listed["total"], 3);
     expect_json(
         app.send_json(Method::PATCH, &bob_path, &json!({"full_name": "Bob"}))
             .await,
@@ -301,7 +340,7 @@ async fn changing_a_password_needs_the_current_one(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn repeated_failures_lock_the_account_and_the_address_for_a_minute(pool: PgPool) {
+async fn repeated_failures_lock_the_account_from_that_address_for_a_minute(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.create_user("dennis").await;
     for _ in 0..5 {
@@ -325,7 +364,7 @@ async fn repeated_failures_lock_the_account_and_the_address_for_a_minute(pool: P
 
 #[sqlx::test]
 async fn many_accounts_guessed_from_one_address_are_limited_too(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+    let app = TestApp::spawn_with(pool, &[("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "5")]).await;
     app.create_user("ken").await;
     for i in 0..5 {
         let wrong = login(
@@ -374,7 +413,14 @@ async fn behind_an_ingress_nobody_trusts_failures_never_lock_out_everyone(pool: 
 
 #[sqlx::test]
 async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool) {
-    let app = TestApp::spawn_with(pool, &[("TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    let app = TestApp::spawn_with(
+        pool,
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.0/8"),
+            ("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "5"),
+        ],
+    )
+    .await;
     app.create_user("pavel").await;
     guess_five_accounts_via(&app, "198.51.100.1").await;
     assert_eq!(
@@ -395,8 +441,101 @@ async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool
 }
 
 #[sqlx::test]
+async fn an_attacker_at_one_address_cannot_lock_another_out_of_an_account(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &[("TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    app.create_user("victor").await;
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(login_via(&app, "203.0.113.66", "victor", "wrong password").await);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        5,
+        "the attacker gets five guesses, then waits: {statuses:?}"
+    );
+    assert_eq!(
+        login_via(&app, "203.0.113.66", "victor", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_via(&app, "198.51.100.7", "victor", PASSWORD).await,
+        StatusCode::OK,
+        "the owner, elsewhere, signs in"
+    );
+}
+
+#[sqlx::test]
+async fn the_username_and_the_email_count_against_one_account(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool,
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.0/8"),
+            ("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "6"),
+        ],
+    )
+    .await;
+    app.create_user("wanda").await;
+    for (client, name) in [
+        ("198.51.100.1", "wanda"),
+        ("198.51.100.2", "WANDA@example.com"),
+        ("198.51.100.3", "wanda@EXAMPLE.com"),
+    ] {
+        for _ in 0..2 {
+            assert_eq!(
+                login_via(&app, client, name, "wrong password").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    assert_eq!(
+        login_via(&app, "198.51.100.4", "Wanda", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "six guesses at one account, however it was named, reach its limit"
+    );
+}
+
+#[sqlx::test]
+async fn concurrent_guesses_cannot_slip_under_the_limit(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.create_user("xavier").await;
+    let guesses = (0..20).map(|_| {
+        login(
+            &app,
+            json!({"username": "xavier", "password": "wrong password"}),
+        )
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(guesses)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[sqlx::test]
 async fn an_unknown_account_costs_as_much_time_as_a_known_one(pool: PgPool) {
-    let app = TestApp::spawn_with(pool, &[("LOGIN_ATTEMPTS_PER_MINUTE", "1000")]).await;
+    let app = TestApp::spawn_with(
+        pool,
+        &[
+            ("LOGIN_ATTEMPTS_PER_MINUTE", "1000"),
+            ("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "1000"),
+            ("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "1001"),
+        ],
+    )
+    .await;
     app.create_user("timing").await;
     let time = |body: Value| {
         let app = &app;

@@ -243,13 +243,13 @@ async fn wait_db_gives_up_after_its_timeout_and_says_why() {
 }
 
 /// Starts `api serve` on a free port and returns it once it logs that it listens.
-async fn serve(env: &[(&str, &str)]) -> (Child, String) {
+pub async fn serve(env: &[(&str, &str)]) -> (Child, String) {
     let (child, address, _) = serve_logged(env).await;
     (child, address)
 }
 
 /// Like [`serve`], also keeping every log line the server prints.
-async fn serve_logged(
+pub async fn serve_logged(
     env: &[(&str, &str)],
 ) -> (Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let mut env = env.to_vec();

@@ -112,8 +112,14 @@ async fn an_unreachable_database_fails_readiness_but_not_liveness() {
     let keys =
         api::auth::token::TokenKeys::new(crate::helpers::test_config(&[]).jwt.as_ref().unwrap());
     app.use_token(
-        keys.issue(uuid::Uuid::new_v4(), api::auth::token::now_seconds())
-            .unwrap(),
+        keys.issue(
+            api::auth::token::Bearer {
+                user: uuid::Uuid::new_v4(),
+                version: 0,
+            },
+            api::auth::token::now_seconds(),
+        )
+        .unwrap(),
     );
     expect_database_unavailable(&app, "/api/v1/users").await;
     expect_json(app.get("/healthz").await, StatusCode::OK).await;

@@ -23,8 +23,12 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The signing secret of every test server.
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
-/// Settings for a test server: a free port on loopback, short timeouts. `extra` overrides.
+/// Settings for a test server: a free port on loopback, short timeouts, the attempt
+/// counters in `REDIS_URL` under a prefix of its own when that is set (`cargo xtask
+/// test` sets it), and sign-ups not limited (tests make many users from loopback).
+/// `extra` overrides.
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
+    let redis = redis_env();
     let mut vars: HashMap<&str, &str> = HashMap::from([
         // The pool is handed in separately; this only has to parse.
         ("DATABASE_URL", "postgres://unused@127.0.0.1:1/unused"),
@@ -33,9 +37,33 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
         ("APP_ENV", "test"),
         ("READINESS_TIMEOUT", "1s"),
         ("JWT_SECRET", JWT_SECRET),
+        ("SIGN_UPS_PER_ADDRESS_PER_HOUR", "100000"),
     ]);
+    vars.extend(redis.iter().map(|(k, v)| (*k, v.as_str())));
     vars.extend(extra.iter().copied());
     Config::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap()
+}
+
+/// `REDIS_URL` and a fresh `REDIS_KEY_PREFIX`, when `REDIS_URL` is set.
+pub fn redis_env() -> Vec<(&'static str, String)> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => vec![
+            ("REDIS_URL", url),
+            (
+                "REDIS_KEY_PREFIX",
+                format!("test:{}:", uuid::Uuid::new_v4()),
+            ),
+        ],
+        _ => vec![],
+    }
+}
+
+/// `REDIS_URL`, for the tests that are about Redis itself.
+pub fn required_redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .expect("set REDIS_URL=redis://127.0.0.1:6379 for the Redis tests (cargo xtask test does)")
 }
 
 impl TestApp {

@@ -1,0 +1,223 @@
+//! Attempt limits against guessing and abuse (sign-in, sign-up, password change): counters
+//! over fixed windows, kept in Redis so every replica sees one count and a restart
+//! forgets nothing. While Redis is unreachable the in-process counters stand in, so the
+//! api keeps serving with per-replica limits; that is logged once, shown in `/metrics`
+//! and in the readiness details, and Redis is tried again every second.
+
+pub mod key;
+pub mod memory;
+pub mod redis_store;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use self::key::Key;
+use self::memory::MemoryCounters;
+use self::redis_store::RedisCounters;
+use crate::config::RedisSettings;
+
+/// How many attempts a window allows, and its name in logs, metrics and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl Rule {
+    /// The counter of this rule for `subject` (an account, an address, or both).
+    pub fn counter(&self, subject: &[&str]) -> Counter {
+        let mut parts = vec![self.name];
+        parts.extend_from_slice(subject);
+        Counter {
+            rule: *self,
+            key: Key::of(&parts),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub rule: Rule,
+    pub key: Key,
+}
+
+/// An attempt over a limit: which rule refused it, and when its window ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub rule: &'static str,
+    pub retry_after: Duration,
+}
+
+/// Where counts are kept right now, for readiness and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Redis,
+    /// Redis is configured but did not answer: per-replica counts until it does.
+    InProcessFallback,
+    /// No `REDIS_URL`: per-replica counts by choice.
+    InProcess,
+}
+
+impl Store {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::InProcessFallback => "in-process (redis unreachable)",
+            Self::InProcess => "in-process",
+        }
+    }
+}
+
+/// How long the limits count in-process after Redis failed before trying it again.
+const RETRY_REDIS_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+pub struct Limiter {
+    redis: Option<RedisCounters>,
+    memory: MemoryCounters,
+    falling_back: AtomicBool,
+    retry_redis_at: Mutex<Option<Instant>>,
+    redis_errors: AtomicU64,
+    refused: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Limiter {
+    /// Counters in Redis when `redis` is given, else in this process only.
+    pub fn new(redis: Option<RedisSettings>) -> Self {
+        Self {
+            redis: redis.map(RedisCounters::new),
+            ..Self::default()
+        }
+    }
+
+    /// Counts one attempt on each counter in order, stopping at the first one past its
+    /// limit: so list the narrowest first (an account from one address, then the
+    /// address, then the account), and guesses refused by a narrow counter never add to
+    /// the wider ones. That is what keeps one address from locking an account for all.
+    pub async fn attempt(&self, counters: &[Counter]) -> Result<(), Refused> {
+        let outcome = match self.redis_to_try() {
+            Some(redis) => match redis.attempt(counters).await {
+                Ok(outcome) => {
+                    self.redis_answered();
+                    outcome
+                }
+                Err(err) => {
+                    self.redis_failed(redis, &err);
+                    self.memory.attempt(counters, Instant::now())
+                }
+            },
+            None => self.memory.attempt(counters, Instant::now()),
+        };
+        if let Err(refused) = &outcome {
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(refused.rule)
+                .or_default() += 1;
+        }
+        outcome
+    }
+
+    /// Forgets a counter's attempts (a successful sign-in from that address).
+    pub async fn forgive(&self, counter: &Counter) {
+        self.memory.forgive(&counter.key);
+        if let Some(redis) = self.redis_to_try() {
+            match redis.forgive(counter).await {
+                Ok(()) => self.redis_answered(),
+                Err(err) => self.redis_failed(redis, &err),
+            }
+        }
+    }
+
+    pub fn store(&self) -> Store {
+        match (&self.redis, self.falling_back.load(Ordering::SeqCst)) {
+            (None, _) => Store::InProcess,
+            (Some(_), true) => Store::InProcessFallback,
+            (Some(_), false) => Store::Redis,
+        }
+    }
+
+    /// Redis, unless it failed less than [`RETRY_REDIS_AFTER`] ago.
+    fn redis_to_try(&self) -> Option<&RedisCounters> {
+        let redis = self.redis.as_ref()?;
+        if self.falling_back.load(Ordering::SeqCst) {
+            let retry_at = *self
+                .retry_redis_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if retry_at.is_some_and(|at| Instant::now() < at) {
+                return None;
+            }
+        }
+        Some(redis)
+    }
+
+    fn redis_failed(&self, redis: &RedisCounters, err: &anyhow::Error) {
+        self.redis_errors.fetch_add(1, Ordering::SeqCst);
+        *self
+            .retry_redis_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + RETRY_REDIS_AFTER);
+        if !self.falling_back.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                redis = %redis.address(),
+                error = %err,
+                "Redis is unreachable; counting sign-in and sign-up attempts in this process \
+                 (per replica) until it answers again"
+            );
+        }
+    }
+
+    fn redis_answered(&self) {
+        if self.falling_back.swap(false, Ordering::SeqCst) {
+            tracing::info!("Redis answers again; attempt counts are shared by every replica");
+        }
+    }
+
+    /// The limits' lines of the `/metrics` exposition.
+    pub fn render_metrics(&self, out: &mut String) {
+        let store = self.store();
+        let _ = writeln!(
+            out,
+            "# HELP rate_limit_fallback 1 while Redis is configured but unreachable and limits count per replica."
+        );
+        let _ = writeln!(out, "# TYPE rate_limit_fallback gauge");
+        let _ = writeln!(
+            out,
+            "rate_limit_fallback {}",
+            u8::from(store == Store::InProcessFallback)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP rate_limit_store_errors_total Redis calls of the limits that failed or timed out."
+        );
+        let _ = writeln!(out, "# TYPE rate_limit_store_errors_total counter");
+        let _ = writeln!(
+            out,
+            "rate_limit_store_errors_total {}",
+            self.redis_errors.load(Ordering::SeqCst)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP rate_limited_requests_total Attempts refused, by the rule that refused them."
+        );
+        let _ = writeln!(out, "# TYPE rate_limited_requests_total counter");
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (rule, count) in refused {
+            let _ = writeln!(
+                out,
+                "rate_limited_requests_total{{rule=\"{rule}\"}} {count}"
+            );
+        }
+    }
+}

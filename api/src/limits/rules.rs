@@ -1,0 +1,183 @@
+//! Which counters each guarded action counts against, narrowest first (see
+//! [`super::Limiter::attempt`]), after OWASP's authentication cheat sheet:
+//!
+//! - sign-in: the account from this address (`LOGIN_ATTEMPTS_PER_MINUTE`), then this
+//!   address across accounts, then the account from everywhere, whose limit is higher
+//!   than one address can reach, so a guesser at one address locks only itself out;
+//! - password change: the signed-in user, at the sign-in pair limit (it checks the
+//!   current password, so it is a guessing oracle too);
+//! - sign-up: this address per hour.
+//!
+//! A client whose address is unknown (forwarded by a proxy not in `TRUSTED_PROXIES`)
+//! counts against the account only: its address would be the proxy's, shared by all.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{Counter, Rule};
+use crate::config::LimitSettings;
+use crate::http::client_address::ClientAddress;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    sign_in_account_and_address: Rule,
+    sign_in_address: Rule,
+    sign_in_account: Rule,
+    password_change: Rule,
+    sign_up_address: Rule,
+}
+
+/// The account a sign-in names: its id when it exists (one counter whether the user
+/// typed the username or the email, in any case), else the name as typed, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Account {
+    Known(Uuid),
+    Unknown(String),
+}
+
+impl Account {
+    pub fn unknown(typed: &str) -> Self {
+        use unicode_normalization::UnicodeNormalization;
+        Self::Unknown(typed.trim().nfkc().collect::<String>().to_lowercase())
+    }
+
+    fn subject(&self) -> String {
+        match self {
+            Self::Known(id) => format!("user:{id}"),
+            Self::Unknown(name) => format!("name:{name}"),
+        }
+    }
+}
+
+/// A sign-in's counters, and the one a success forgives.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub counters: Vec<Counter>,
+    /// The account-from-this-address counter: a success clears its own failures, never
+    /// the address's or the account's (those would let a guesser reset them).
+    pub forgiven_on_success: Option<Counter>,
+}
+
+impl Rules {
+    pub fn new(settings: &LimitSettings) -> Self {
+        let rule = |name, limit, window| Rule {
+            name,
+            limit,
+            window,
+        };
+        Self {
+            sign_in_account_and_address: rule(
+                "sign_in_account_address",
+                settings.sign_in_per_account_and_address,
+                MINUTE,
+            ),
+            sign_in_address: rule("sign_in_address", settings.sign_in_per_address, MINUTE),
+            sign_in_account: rule("sign_in_account", settings.sign_in_per_account, MINUTE),
+            password_change: rule(
+                "password_change",
+                settings.sign_in_per_account_and_address,
+                MINUTE,
+            ),
+            sign_up_address: rule(
+                "sign_up_address",
+                settings.sign_ups_per_address_per_hour,
+                HOUR,
+            ),
+        }
+    }
+
+    pub fn sign_in(&self, account: &Account, address: ClientAddress) -> SignIn {
+        let account = account.subject();
+        let account_wide = self.sign_in_account.counter(&[&account]);
+        match address.key() {
+            Some(address) => {
+                let pair = self
+                    .sign_in_account_and_address
+                    .counter(&[&account, &address]);
+                SignIn {
+                    counters: vec![
+                        pair,
+                        self.sign_in_address.counter(&[&address]),
+                        account_wide,
+                    ],
+                    forgiven_on_success: Some(pair),
+                }
+            }
+            None => SignIn {
+                counters: vec![account_wide],
+                forgiven_on_success: None,
+            },
+        }
+    }
+
+    pub fn password_change(&self, user: Uuid) -> Vec<Counter> {
+        vec![self.password_change.counter(&[&user.to_string()])]
+    }
+
+    pub fn sign_up(&self, address: ClientAddress) -> Vec<Counter> {
+        address
+            .key()
+            .map(|address| vec![self.sign_up_address.counter(&[&address])])
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::limits::memory::MemoryCounters;
+
+    fn rules() -> Rules {
+        Rules::new(&LimitSettings {
+            sign_in_per_account_and_address: 5,
+            sign_in_per_address: 20,
+            sign_in_per_account: 50,
+            sign_ups_per_address_per_hour: 20,
+            redis: None,
+        })
+    }
+
+    fn at(ip: &str) -> ClientAddress {
+        ClientAddress::Known(ip.parse::<IpAddr>().unwrap())
+    }
+
+    #[test]
+    fn one_address_cannot_lock_an_account_for_another() {
+        let (rules, counters) = (rules(), MemoryCounters::default());
+        let now = std::time::Instant::now();
+        let victim = Account::Known(Uuid::new_v4());
+        for _ in 0..1_000 {
+            let _ = counters.attempt(&rules.sign_in(&victim, at("203.0.113.66")).counters, now);
+        }
+        assert!(
+            counters
+                .attempt(&rules.sign_in(&victim, at("198.51.100.7")).counters, now)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_one_account_in_any_case_or_form() {
+        assert_eq!(Account::unknown(" Dennis "), Account::unknown("dennis"));
+        assert_eq!(
+            Account::unknown("ｄｅｎｎｉｓ"),
+            Account::unknown("dennis"),
+            "full-width letters fold too"
+        );
+    }
+
+    #[test]
+    fn an_unknown_address_counts_against_the_account_only() {
+        let sign_in = rules().sign_in(&Account::unknown("ada"), ClientAddress::Unknown);
+        assert_eq!(sign_in.counters.len(), 1);
+        assert_eq!(sign_in.counters[0].rule.name, "sign_in_account");
+        assert!(sign_in.forgiven_on_success.is_none());
+        assert!(rules().sign_up(ClientAddress::Unknown).is_empty());
+    }
+}
