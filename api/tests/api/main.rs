@@ -10,6 +10,7 @@ mod errors;
 mod health;
 mod helpers;
 mod limits;
+mod memory;
 mod metrics;
 mod openapi;
 mod sessions;

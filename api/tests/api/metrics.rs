@@ -85,6 +85,8 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_template(p
         value("db_pool_connections", &[("state", "idle")]).is_some(),
         "{text}"
     );
+    assert_eq!(value("db_pool_waiters", &[]), Some(0.0), "{text}");
+    assert_eq!(value("rate_limit_fallback", &[]), Some(0.0), "{text}");
     assert_eq!(
         value("app_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
         Some(1.0),
@@ -100,4 +102,33 @@ async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_template(p
         ),
         "{text}"
     );
+}
+
+#[sqlx::test]
+async fn made_up_methods_cannot_add_series(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    for i in 0..50 {
+        let method =
+            reqwest::Method::from_bytes(format!("X{i}{}", "Q".repeat(500)).as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method, app.url("/x"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error());
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("http_requests_total{"))
+        .collect();
+    assert!(!text.contains("QQQQ"), "{text}");
+    assert!(
+        series.iter().any(|line| line.contains(r#"method="OTHER""#)
+            && line.contains(r#"route="(unmatched)""#)
+            && line.ends_with(" 50")),
+        "{series:?}"
+    );
+    assert!(series.len() <= 3, "{series:?}");
 }
