@@ -3,7 +3,8 @@
 # manifest validator and the security scanner) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
 # A container engine (podman or docker, for `cargo xtask build` and the image tests) and
-# wrk (an HTTP load generator) come from the system: when missing, they are installed with
+# wrk (an HTTP load generator) and redis-server (a throwaway Redis for tests) come from the
+# system: when missing, they are installed with
 # apt-get if this runs as root on Debian or Ubuntu; otherwise the script says what to install.
 #
 # Usage: scripts/install-tools.sh [--pinned] [--print-paths]
@@ -184,17 +185,17 @@ ensure_engine() {
   RESULT=""
 }
 
-# wrk, the HTTP load generator (the shutdown drain test, `cargo xtask bench`), from the
-# system: apt-get when root on Debian or Ubuntu, otherwise the script says what to install.
-ensure_wrk() {
-  if command -v wrk >/dev/null; then RESULT="$(command -v wrk)"; return; fi
+# A tool from the system packages: apt-get when root on Debian or Ubuntu, otherwise the
+# script says what to install. $1: the command, $2: the package, $3: what it is for.
+ensure_system_tool() {
+  if command -v "$1" >/dev/null; then RESULT="$(command -v "$1")"; return; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing wrk with apt-get"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >&2 ||
-      die "apt-get could not install wrk; install wrk yourself"
-    RESULT="$(command -v wrk)"; return
+    say "installing $2 with apt-get ($3)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"; } >&2 ||
+      die "apt-get could not install $2; install $2 yourself"
+    RESULT="$(command -v "$1")"; return
   fi
-  say "no wrk: install it (Debian/Ubuntu: apt-get install wrk)"
+  say "no $1: install it for $3 (Debian/Ubuntu: apt-get install $2)"
   RESULT=""
 }
 
@@ -203,10 +204,13 @@ ensure_binary kubectl "$KUBECTL_MIN" "$KUBECTL_VERSION"; KUBECTL="$RESULT"
 ensure_pip_tool venv "$VALIDATOR"; VALIDATE="$RESULT"
 ensure_pip_tool scanner "$SCANNER"; SCANNER_BIN="$RESULT"
 ensure_engine; ENGINE="$RESULT"
-ensure_wrk; WRK="$RESULT"
+# wrk: the HTTP load generator (the shutdown drain test, `cargo xtask bench`).
+ensure_system_tool wrk wrk "the load tests"; WRK="$RESULT"
+# redis-server: a throwaway Redis for `cargo xtask test` and `up` when REDIS_URL is unset.
+ensure_system_tool redis-server redis-server "the shared attempt limits"; REDIS_SERVER="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
@@ -214,4 +218,5 @@ else
   say "checkov at $SCANNER_BIN"
   say "container engine: ${ENGINE:-none}"
   say "wrk: ${WRK:-none}"
+  say "redis-server: ${REDIS_SERVER:-none}"
 fi

@@ -18,6 +18,7 @@ mod overlay;
 mod pipeline_check;
 mod postgres;
 mod project;
+mod redis;
 mod release;
 mod render;
 mod security_scan;

@@ -1,5 +1,5 @@
 //! `cargo xtask test`: what CI runs, runnable by anyone: formatting, lints, then every
-//! test against a real PostgreSQL.
+//! test against a real PostgreSQL and a real Redis.
 
 use std::time::Instant;
 
@@ -53,6 +53,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let tools = crate::tools::Tools::ensure()?;
 
+    project::step("Redis for the tests");
+    let redis = crate::redis::Redis::provide(tools.redis_server.as_deref())?;
+    eprintln!("    using {}", redis.describe());
+
     project::step("the api image, for the image tests");
     let engine = tools
         .engine
@@ -83,8 +87,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(wrk) = &tools.wrk {
         command.env("API_TEST_WRK", wrk);
     }
+    if let Some(url) = redis.url() {
+        command.env("REDIS_URL", url);
+    }
     let (result, lines) = run_teed(command);
     drop(database);
+    drop(redis);
     if let Some(path) = &args.junit {
         let report = crate::junit::report(&lines);
         if let Some(dir) = path.parent() {

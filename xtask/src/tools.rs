@@ -17,6 +17,8 @@ pub struct Tools {
     pub engine: Option<PathBuf>,
     /// wrk, the HTTP load generator, when installed.
     pub wrk: Option<PathBuf>,
+    /// redis-server, for a throwaway Redis, when installed.
+    pub redis_server: Option<PathBuf>,
 }
 
 impl Tools {
@@ -52,6 +54,9 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
         wrk: find("wrk").ok().filter(|path| !path.as_os_str().is_empty()),
+        redis_server: find("redis-server")
+            .ok()
+            .filter(|path| !path.as_os_str().is_empty()),
     })
 }
 

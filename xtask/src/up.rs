@@ -1,4 +1,5 @@
-//! `cargo xtask up`: the platform on this machine: PostgreSQL, migrations, the api.
+//! `cargo xtask up`: the platform on this machine: PostgreSQL, Redis (for the attempt
+//! limits; optional), migrations, the api.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command};
@@ -30,6 +31,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let database = Database::provide("up")?;
     eprintln!("    using {}", database.describe());
 
+    project::step("Redis");
+    let redis = crate::redis::Redis::provide(None)?;
+    eprintln!("    using {}", redis.describe());
+
     project::step("building the api");
     let profile: &[&str] = if args.release { &["--release"] } else { &[] };
     cmd!(sh, "cargo build --quiet --package api {profile...}")
@@ -48,6 +53,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .env("PORT", args.port.to_string())
             .env("APP_ENV", "dev")
             .env("LOG_FORMAT", "text");
+        if let Some(url) = redis.url() {
+            command.env("REDIS_URL", url);
+        }
         command
     };
     let status = api("migrate").status().context("running api migrate")?;
@@ -76,6 +84,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     project::step("stopping");
     drop(database);
+    drop(redis);
     if interrupted.happened() || status.success() {
         eprintln!("xtask: stopped");
         Ok(())
