@@ -17,6 +17,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         address = %app.local_addr(),
         environment = config.app_env.as_str(),
         database = %config.database.target,
+        attempt_limits = %config.limits.redis.as_ref().map_or_else(
+            || "in-process (no REDIS_URL)".to_owned(),
+            |redis| format!("redis {}", redis.address())
+        ),
         version = env!("CARGO_PKG_VERSION"),
         startup_ms = started.elapsed().as_secs_f64() * 1000.0,
         "listening"

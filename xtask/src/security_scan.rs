@@ -30,15 +30,16 @@ pub const ACCEPTED: &[Accepted] = &[
         check: "CKV_K8S_43",
         kinds: &["StatefulSet"],
         envs: &["dev", "staging"],
-        reason: "PostgreSQL by digest: set `postgresql.image.digest` to your registry's digest \
-                 for the tag; the chart cannot know it",
+        reason: "PostgreSQL and Redis by digest: set `postgresql.image.digest` and \
+                 `redis.image.digest` to your registry's digests for the tags; the chart cannot \
+                 know them",
     },
     Accepted {
         check: "CKV_K8S_15",
         kinds: &["Deployment", "Job", "Pod", "StatefulSet"],
         envs: &["dev"],
         reason: "pull policy Always: dev is a local kind cluster; its api image is side-loaded \
-                 (there is no registry to pull from) and PostgreSQL's is used as cached, so it \
+                 (there is no registry to pull from) and PostgreSQL's and Redis's are used as cached, so it \
                  starts offline (staging and prod pull Always)",
     },
     Accepted {

@@ -453,7 +453,7 @@ fn the_database_password_stays_in_secrets() {
         let api = &one(env, "Deployment", "api")["spec"]["template"]["spec"];
         assert_eq!(
             mounts(api, 0, false),
-            ["database-app-password", "auth"],
+            ["database-app-password", "auth", "redis-password"],
             "{env}: serve"
         );
         assert_eq!(
@@ -624,6 +624,104 @@ fn network_policies_deny_by_default_and_open_only_what_is_needed() {
     assert_eq!(
         prod_api["spec"]["egress"][0]["to"][0]["ipBlock"]["cidr"],
         "10.20.0.0/16"
+    );
+}
+
+#[test]
+fn redis_runs_in_the_chart_for_dev_and_staging_and_outside_it_in_prod() {
+    for env in ["dev", "staging"] {
+        let config = &one(env, "ConfigMap", "api")["data"];
+        assert_eq!(config["REDIS_URL"], "redis://api-redis:6379/0", "{env}");
+        let redis = one(env, "StatefulSet", "api-redis");
+        let pod = &redis["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{env}");
+        let container = &pod["containers"][0];
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"], true,
+            "{env}"
+        );
+        assert!(
+            container["image"].as_str().unwrap().starts_with("redis:"),
+            "the official image: {env}"
+        );
+        let command = container["command"][2].as_str().unwrap();
+        assert!(
+            command.contains("--requirepass \"$(cat /etc/redis/secret/password)\""),
+            "the password comes from the Secret's file: {command}"
+        );
+        assert!(
+            container.get("env").is_none(),
+            "no secret in the environment"
+        );
+        // Only the api reaches it.
+        let policy = one(env, "NetworkPolicy", "api-redis");
+        let from = &policy["spec"]["ingress"][0]["from"];
+        assert_eq!(from.as_sequence().unwrap().len(), 1, "{env}");
+        assert_eq!(
+            from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+            "api"
+        );
+        let api = one(env, "NetworkPolicy", "api");
+        assert!(
+            api["spec"]["egress"].as_sequence().unwrap().iter().any(
+                |rule| rule["ports"][0]["port"] == 6379
+                    && rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                        == "redis"
+            ),
+            "{env}"
+        );
+    }
+    assert!(
+        kind("prod", "StatefulSet").is_empty(),
+        "prod runs neither PostgreSQL nor Redis"
+    );
+    let prod = &one("prod", "ConfigMap", "api")["data"];
+    assert_eq!(prod["REDIS_URL"], "redis://redis.prod.internal:6379/0");
+    let api = &one("prod", "Deployment", "api")["spec"]["template"]["spec"];
+    let volume = api["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "redis-password")
+        .unwrap();
+    assert_eq!(volume["secret"]["secretName"], "api-redis");
+    let egress = &one("prod", "NetworkPolicy", "api")["spec"]["egress"];
+    assert!(
+        egress
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|rule| rule["ports"][0]["port"] == 6379
+                && rule["to"][0]["ipBlock"]["cidr"] == "10.20.0.0/16"),
+        "{egress:?}"
+    );
+}
+
+#[test]
+fn an_external_redis_needs_its_password_secret_and_the_account_limit_stays_above_one_address() {
+    let external = template_with(&[
+        "image.tag=t",
+        "redis.enabled=false",
+        "redis.externalUrl=redis://cache:6379/0",
+    ]);
+    assert!(!external.status.success());
+    assert!(
+        text(&external).contains("set redis.existingSecret"),
+        "{}",
+        text(&external)
+    );
+    let without = documents(&template_with(&["image.tag=t", "redis.enabled=false"]));
+    let config = without.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+    assert!(
+        config["data"].get("REDIS_URL").is_none(),
+        "no Redis: per-replica limits"
+    );
+    let locked = template_with(&["image.tag=t", "auth.loginAttemptsPerAccountPerMinute=5"]);
+    assert!(!locked.status.success());
+    assert!(
+        text(&locked).contains("one address could lock an account"),
+        "{}",
+        text(&locked)
     );
 }
 

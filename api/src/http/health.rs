@@ -59,7 +59,7 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
                 "status": "ready",
                 "checks": {
                     "database": { "status": "ok", "round_trip_ms": round_trip.as_secs_f64() * 1000.0 },
-                    "rate_limits": rate_limits(state),
+                    "rate_limits": rate_limits(state).await,
                 },
             })));
             Ok(())
@@ -71,9 +71,9 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
     }
 }
 
-fn rate_limits(state: &AppState) -> serde_json::Value {
+async fn rate_limits(state: &AppState) -> serde_json::Value {
     use crate::limits::Store;
-    let store = state.limiter.store();
+    let store = state.limiter.check_store().await;
     let status = match store {
         Store::Redis | Store::InProcess => "ok",
         Store::InProcessFallback => "degraded",

@@ -135,6 +135,17 @@ impl Limiter {
         }
     }
 
+    /// Where counts go now, after asking Redis (unless it failed within the last second).
+    pub async fn check_store(&self) -> Store {
+        if let Some(redis) = self.redis_to_try() {
+            match redis.ping().await {
+                Ok(()) => self.redis_answered(),
+                Err(err) => self.redis_failed(redis, &err),
+            }
+        }
+        self.store()
+    }
+
     pub fn store(&self) -> Store {
         match (&self.redis, self.falling_back.load(Ordering::SeqCst)) {
             (None, _) => Store::InProcess,

@@ -95,6 +95,14 @@ impl RedisCounters {
         .await
     }
 
+    /// `PING`: whether Redis answers (readiness asks).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.within_timeout(async |mut connection| {
+            redis::cmd("PING").query_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
     fn redis_key(&self, counter: &Counter) -> String {
         format!("{}{}", self.settings.key_prefix, counter.key.hex())
     }

@@ -254,3 +254,84 @@ async fn when_redis_stops_the_limits_fall_back_in_process_and_recover(
     );
     drop(child);
 }
+
+/// A Redis user of its own, allowed only its own keys, like a managed Redis hands out.
+async fn redis_user(admin: &mut redis::aio::MultiplexedConnection, name: &str, password: &str) {
+    redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(name)
+        .arg("on")
+        .arg(format!(">{password}"))
+        .arg(format!("~test:{name}:*"))
+        .arg("+@all")
+        .query_async::<()>(admin)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn a_password_protected_redis_is_reached_with_the_password_file(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let base = reqwest::Url::parse(&required_redis_url()).unwrap();
+    let mut admin = redis::Client::open(base.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let user = format!("limits-{}", uuid::Uuid::new_v4().simple());
+    let password = uuid::Uuid::new_v4().to_string();
+    redis_user(&mut admin, &user, &password).await;
+    let folder = std::env::temp_dir().join(&user);
+    std::fs::create_dir_all(&folder).unwrap();
+    let (right, wrong) = (folder.join("right"), folder.join("wrong"));
+    std::fs::write(&right, format!("{password}\n")).unwrap();
+    std::fs::write(&wrong, "not-the-password").unwrap();
+    let mut url = base.clone();
+    url.set_username(&user).unwrap();
+    let (url, prefix, database) = (url.to_string(), format!("test:{user}:"), database_url(&db));
+    for (file, store) in [
+        (&right, "redis"),
+        (&wrong, "in-process (redis unreachable)"),
+    ] {
+        let file = file.to_string_lossy().into_owned();
+        let (child, address) = crate::cli::serve(&[
+            ("DATABASE_URL", database.as_str()),
+            ("REDIS_URL", url.as_str()),
+            ("REDIS_PASSWORD_FILE", file.as_str()),
+            ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ])
+        .await;
+        let base = format!("http://{address}");
+        assert_eq!(readiness_store(&base).await["store"], store);
+        let status = reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "nobody", "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        drop(child);
+    }
+    // The sign-in with the right password file counted in Redis: its pair, address and
+    // account counters, under the prefix, as fixed-size digests.
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys.iter().all(|key| key.len() == prefix.len() + 32),
+        "{keys:?}"
+    );
+    redis::cmd("ACL")
+        .arg("DELUSER")
+        .arg(&user)
+        .query_async::<()>(&mut admin)
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(folder);
+}

@@ -50,6 +50,37 @@ api-platform/database-client: "true"
 {{- printf "%s-postgresql" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- define "api-platform.redisName" -}}
+{{- printf "%s-redis" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* REDIS_URL (never with the password, which the api reads from a file): the in-chart
+Redis, `redis.externalUrl`, or empty (each replica counts on its own). */}}
+{{- define "api-platform.redisUrl" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "redis://%s:6379/0" (include "api-platform.redisName" .) }}
+{{- else }}
+{{- .Values.redis.externalUrl }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the Redis password: one made outside the chart, or the chart's own. */}}
+{{- define "api-platform.redisSecretName" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecret }}
+{{- else }}
+{{- printf "%s-redis" (include "api-platform.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.redisPasswordKey" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecretPasswordKey }}
+{{- else -}}
+redis-password
+{{- end }}
+{{- end }}
+
 {{- define "api-platform.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "api-platform.fullname" .) .Values.serviceAccount.name }}
@@ -154,12 +185,13 @@ checksum annotations: given in values, else read back from the live Secret (`loo
 upgrades), else generated. Resolving them in each template separately would generate a
 different random value for the Secret and for each checksum, and the first upgrade
 (when `lookup` finds the live value) would then change every checksum and restart the
-pods. Returns JSON: {"databasePassword", "jwtSecret", "adminPassword"}; a value made
+pods. Returns JSON: {"databasePassword", "appPassword", "jwtSecret", "adminPassword",
+"redisPassword"}; a value made
 outside the chart (existingSecret), or not asked for (no bootstrap admin), is empty.
 */}}
 {{- define "api-platform.secretValues" -}}
 {{- if not (hasKey $ "apiPlatformSecretValues") }}
-{{- $values := dict "databasePassword" "" "appPassword" "" "jwtSecret" "" "adminPassword" "" }}
+{{- $values := dict "databasePassword" "" "appPassword" "" "jwtSecret" "" "adminPassword" "" "redisPassword" "" }}
 {{- if not .Values.database.existingSecret }}
 {{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.databaseSecretName" .) }}
 {{- $data := dict }}
@@ -185,6 +217,14 @@ outside the chart (existingSecret), or not asked for (no bootstrap admin), is em
 {{- if .Values.auth.bootstrapAdmin }}
 {{- $_ := set $values "adminPassword" ((get $data "admin-password") | default (randAlphaNum 24 | b64enc) | b64dec) }}
 {{- end }}
+{{- end }}
+{{- if and (not .Values.redis.existingSecret) (include "api-platform.redisUrl" .) }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.redisSecretName" .) }}
+{{- $data := dict }}
+{{- if and $live $live.data }}
+{{- $data = $live.data }}
+{{- end }}
+{{- $_ := set $values "redisPassword" ((get $data "redis-password") | default (randAlphaNum 32 | b64enc) | b64dec) }}
 {{- end }}
 {{- $_ := set $ "apiPlatformSecretValues" $values }}
 {{- end }}
@@ -325,6 +365,10 @@ pod's volumes (a pod lists what all its containers need).
 - name: DB_APP_PASSWORD_FILE
   value: /etc/api/secrets/database-app/password
 {{- end }}
+{{- if and (has "redis" .needs) (include "api-platform.redisUrl" $root) }}
+- name: REDIS_PASSWORD_FILE
+  value: /etc/api/secrets/redis/password
+{{- end }}
 {{- if has "auth" .needs }}
 - name: JWT_SECRET_FILE
   value: /etc/api/secrets/auth/jwt-secret
@@ -354,6 +398,11 @@ pod's volumes (a pod lists what all its containers need).
 {{- if has "auth" .needs }}
 - name: auth
   mountPath: /etc/api/secrets/auth
+  readOnly: true
+{{- end }}
+{{- if and (has "redis" .needs) (include "api-platform.redisUrl" $root) }}
+- name: redis-password
+  mountPath: /etc/api/secrets/redis
   readOnly: true
 {{- end }}
 {{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
@@ -402,6 +451,15 @@ pod's volumes (a pod lists what all its containers need).
       - key: admin-password
         path: admin-password
       {{- end }}
+{{- end }}
+{{- if and (has "redis" .needs) (include "api-platform.redisUrl" $root) }}
+- name: redis-password
+  secret:
+    secretName: {{ include "api-platform.redisSecretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: {{ include "api-platform.redisPasswordKey" $root }}
+        path: password
 {{- end }}
 {{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
 {{- with $root.Values.database.tls }}

@@ -20,18 +20,33 @@ fn an_upgrade_with_unchanged_values_changes_no_pod_template() {
         .unwrap()["data"]
         .clone();
     assert!(passwords["app-password"].is_string(), "{passwords}");
+    let redis_password = bed
+        .server
+        .get("v1", "Secret", "api-test", "api-redis")
+        .unwrap()["data"]["redis-password"]
+        .clone();
+    assert!(redis_password.is_string(), "{redis_password}");
     let before = (
         generation(&bed, "Deployment", "api"),
         generation(&bed, "StatefulSet", "api-postgresql"),
+        generation(&bed, "StatefulSet", "api-redis"),
     );
     seed_release(&bed, "test", "good");
     let after = (
         generation(&bed, "Deployment", "api"),
         generation(&bed, "StatefulSet", "api-postgresql"),
+        generation(&bed, "StatefulSet", "api-redis"),
     );
     assert_eq!(
         before, after,
-        "no restart of the api or of PostgreSQL (and no lost dev database)"
+        "no restart of the api, PostgreSQL or Redis (and no lost dev database)"
+    );
+    assert_eq!(
+        bed.server
+            .get("v1", "Secret", "api-test", "api-redis")
+            .unwrap()["data"]["redis-password"],
+        redis_password,
+        "the generated Redis password is kept"
     );
     assert_eq!(
         bed.server
