@@ -253,7 +253,10 @@ impl salvo::oapi::EndpointOutRegister for ApiError {
             ("413", "The body is larger than 64 KiB"),
             ("415", "The body is not application/json"),
             ("422", "Invalid fields, all of them listed"),
-            ("429", "Too many failed sign-ins; see Retry-After"),
+            (
+                "429",
+                "Too many attempts (sign-in, sign-up, password change); see Retry-After",
+            ),
             (
                 "503",
                 "The database is unavailable, the request timed out, or too many passwords are being checked (see Retry-After)",

@@ -11,8 +11,48 @@ use crate::state::AppState;
 use crate::users::model::User;
 use crate::users::repo::UserRepo;
 
+/// The signed-in user, put in the depot by [`require_caller`].
+#[derive(Debug, Clone)]
+pub struct Caller(pub User);
+
+impl Caller {
+    /// The caller of a route behind [`require_caller`].
+    pub fn from_depot(depot: &Depot) -> Result<&User, ApiError> {
+        depot
+            .get_typed::<Self>()
+            .map(|caller| &caller.0)
+            .map_err(|_| {
+                anyhow::anyhow!("a protected route is missing the require_caller hoop").into()
+            })
+    }
+}
+
+/// Middleware on every protected router: answers 401 before the route looks at its path
+/// or body, else puts the [`Caller`] in the depot.
+#[handler]
+pub async fn require_caller(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let outcome = match AppState::from_depot(depot) {
+        Ok(state) => authenticate(req, state).await,
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(user) => {
+            depot.insert_typed(Caller(user));
+        }
+        Err(err) => {
+            err.write(req, depot, res).await;
+            ctrl.skip_rest();
+        }
+    }
+}
+
 /// The signed-in user of a request; 401 when there is none.
-pub async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError> {
+async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError> {
     let header = req.header::<String>(AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized("sign in first: send Authorization: Bearer <access token>".into())
     })?;

@@ -16,7 +16,11 @@ use crate::users::repo::UserRepo;
 pub fn router() -> Router {
     Router::with_path("api/v1/auth")
         .push(Router::with_path("login").post(login))
-        .push(Router::with_path("logout").post(logout))
+        .push(
+            Router::with_path("logout")
+                .hoop(super::caller::require_caller)
+                .post(logout),
+        )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -123,9 +127,9 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
     responses((status_code = 204, description = "Signed out")),
     status_codes(204, 401, 503)
 )]
-async fn logout(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
+async fn logout(depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let state = AppState::from_depot(depot)?;
-    let caller = super::caller::authenticate(req, state).await?;
+    let caller = super::caller::Caller::from_depot(depot)?;
     UserRepo::for_state(state).revoke_tokens(caller.id).await?;
     tracing::info!(user_id = %caller.id, "signed out everywhere");
     Ok(StatusCode::NO_CONTENT)

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::model::{NewUser, PasswordChange, User, UserChanges};
 use super::repo::UserRepo;
-use crate::auth::caller::{authenticate, require_admin, require_self_or_admin};
+use crate::auth::caller::{Caller, require_admin, require_caller, require_self_or_admin};
 use crate::error::{ApiError, FieldError};
 use crate::http::client_address;
 use crate::http::json_body::JsonObject;
@@ -17,22 +17,28 @@ use crate::state::AppState;
 
 /// Sign-up is open (limited per client address); a user reads and changes itself;
 /// listing users, or reading or changing another user, needs an administrator.
+/// Every route but sign-up sits behind [`require_caller`], so an anonymous request gets
+/// 401 before anything reads its path or body.
 pub fn router() -> Router {
     Router::with_path("api/v1/users")
-        .get(list_users)
-        .post(create_user)
+        .push(Router::new().post(create_user))
         .push(
-            Router::with_path("me")
-                .get(get_me)
-                .patch(patch_me)
-                .push(Router::with_path("password").post(change_password)),
-        )
-        .push(
-            Router::with_path("{id}")
-                .get(get_user)
-                .patch(patch_user)
-                .put(put_user)
-                .delete(delete_user),
+            Router::new()
+                .hoop(require_caller)
+                .get(list_users)
+                .push(
+                    Router::with_path("me")
+                        .get(get_me)
+                        .patch(patch_me)
+                        .push(Router::with_path("password").post(change_password)),
+                )
+                .push(
+                    Router::with_path("{id}")
+                        .get(get_user)
+                        .patch(patch_user)
+                        .put(put_user)
+                        .delete(delete_user),
+                ),
         )
 }
 
@@ -119,7 +125,7 @@ impl Pagination {
 )]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
-    require_admin(&authenticate(req, state).await?)?;
+    require_admin(Caller::from_depot(depot)?)?;
     let Pagination { page, size } = Pagination::parse(
         req.queries().get("page").map(String::as_str),
         req.queries().get("size").map(String::as_str),
@@ -147,7 +153,7 @@ fn user_id(req: &Request) -> Result<Uuid, ApiError> {
 async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    require_self_or_admin(&authenticate(req, state).await?, id)?;
+    require_self_or_admin(Caller::from_depot(depot)?, id)?;
     let user = UserRepo::for_state(state).find(id).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
@@ -159,8 +165,7 @@ async fn update(
 ) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    let caller = authenticate(req, state).await?;
-    require_self_or_admin(&caller, id)?;
+    require_self_or_admin(Caller::from_depot(depot)?, id)?;
     let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
     let user = UserRepo::for_state(state).update(id, &changes).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
@@ -201,8 +206,7 @@ async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
 async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    let caller = authenticate(req, state).await?;
-    require_self_or_admin(&caller, id)?;
+    require_self_or_admin(Caller::from_depot(depot)?, id)?;
     if UserRepo::for_state(state).delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -212,9 +216,8 @@ async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode,
 
 /// The signed-in user.
 #[endpoint(tags("users"), security(["bearer" = []]), status_codes(200, 401, 503))]
-async fn get_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
-    let state = AppState::from_depot(depot)?;
-    Ok(Json(authenticate(req, state).await?))
+async fn get_me(depot: &mut Depot) -> Result<Json<User>, ApiError> {
+    Ok(Json(Caller::from_depot(depot)?.clone()))
 }
 
 /// Change one's own name.
@@ -226,7 +229,7 @@ async fn get_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiE
 )]
 async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let state = AppState::from_depot(depot)?;
-    let caller = authenticate(req, state).await?;
+    let caller = Caller::from_depot(depot)?;
     let changes = UserChanges::parse_profile(JsonObject::read(req, &["full_name"]).await?)?;
     let user = UserRepo::for_state(state)
         .update(caller.id, &changes)
@@ -246,7 +249,7 @@ async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
 )]
 async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let state = AppState::from_depot(depot)?;
-    let caller = authenticate(req, state).await?;
+    let caller = Caller::from_depot(depot)?;
     let change = PasswordChange::parse(JsonObject::read(req, PasswordChange::FIELDS).await?)?;
     state
         .limiter

@@ -179,6 +179,37 @@ async fn missing_malformed_foreign_and_expired_tokens_are_401(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn anonymous_requests_are_401_before_their_path_or_body_is_read(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    for (method, path) in [
+        (Method::PATCH, "/api/v1/users/not-a-uuid"),
+        (Method::GET, "/api/v1/users/not-a-uuid"),
+        (Method::DELETE, "/api/v1/users/not-a-uuid"),
+        (
+            Method::PUT,
+            "/api/v1/users/00000000-0000-0000-0000-000000000000",
+        ),
+        (Method::POST, "/api/v1/users/me/password"),
+        (Method::GET, "/api/v1/users?page=0"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer",
+            "{method} {path}"
+        );
+        expect_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+}
+
+#[sqlx::test]
 async fn only_administrators_read_list_or_change_other_users(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.create_user("alice").await;

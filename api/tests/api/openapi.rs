@@ -27,7 +27,8 @@ fn served_routes() -> BTreeSet<(String, String)> {
             let path: String = stack
                 .iter()
                 .skip(1)
-                .filter(|s| !s.is_empty())
+                // A router without a path of its own (a group sharing a hoop) prints as `!NULL!`.
+                .filter(|s| !s.is_empty() && *s != "!NULL!")
                 .map(|s| format!("/{s}"))
                 .collect();
             routes.insert((

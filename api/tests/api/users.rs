@@ -373,11 +373,7 @@ async fn delete_removes_the_user_once(pool: PgPool) {
     let again = app.delete(&path).await;
     expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
     expect_error(
-        app.client
-            .delete(app.url("/api/v1/users/42"))
-            .send()
-            .await
-            .unwrap(),
+        app.delete("/api/v1/users/42").await,
         StatusCode::BAD_REQUEST,
         "invalid_id",
     )
