@@ -1,8 +1,11 @@
 //! `x-request-id`: honoured when the caller (or the ingress) sends a sane one, generated
-//! otherwise, stored for logs and error bodies, and echoed on the response.
+//! otherwise, stored for error bodies, echoed on the response, and carried by a `request`
+//! tracing span around the rest of the request, so every log line written while it is
+//! handled (errors and handler lines included) names it.
 
 use salvo::http::HeaderValue;
 use salvo::prelude::*;
+use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -39,8 +42,9 @@ pub async fn assign_request_id(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER, value);
     }
+    let span = tracing::info_span!("request", request_id = %id);
     depot.insert_typed(RequestId(id));
-    ctrl.call_next(req, depot, res).await;
+    ctrl.call_next(req, depot, res).instrument(span).await;
 }
 
 #[cfg(test)]

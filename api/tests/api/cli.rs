@@ -469,6 +469,47 @@ async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: Pg
     }
 }
 
+#[sqlx::test]
+async fn every_log_line_of_a_request_carries_its_request_id(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = database_url(&db);
+    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(migrated.success, "{}", migrated.output);
+    let (child, address, log) = serve_logged(&[("DATABASE_URL", &url)]).await;
+    let created = reqwest::Client::new()
+        .post(format!("http://{address}/api/v1/users"))
+        .header("x-request-id", "trace-me-42")
+        .json(&crate::helpers::new_user("traced"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    terminate(&child).await;
+    let mut child = child;
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let lines: Vec<serde_json::Value> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let handler_line = lines
+        .iter()
+        .find(|line| line["message"] == "user created")
+        .unwrap_or_else(|| panic!("no \"user created\" line: {lines:?}"));
+    assert_eq!(
+        handler_line["span"]["request_id"], "trace-me-42",
+        "{handler_line}"
+    );
+    let access_line = lines
+        .iter()
+        .find(|line| line["message"] == "request" && line["route"] == "/api/v1/users")
+        .unwrap();
+    assert_eq!(access_line["request_id"], "trace-me-42", "{access_line}");
+}
+
 /// wrk, as `cargo xtask test` finds or installs it.
 fn wrk() -> String {
     std::env::var("API_TEST_WRK").expect(
