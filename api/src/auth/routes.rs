@@ -12,6 +12,7 @@ use crate::http::json_body::{Field, JsonObject, string};
 use crate::limits::rules::Account;
 use crate::state::AppState;
 use crate::users::repo::UserRepo;
+use crate::users::schema::LoginRequest;
 
 pub fn router() -> Router {
     Router::with_path("api/v1/auth")
@@ -45,11 +46,11 @@ const MAX_IDENTIFIER: usize = 254;
 /// `crate::limits::rules`), so concurrent guesses cannot slip under them.
 #[endpoint(
     tags("auth"),
-    request_body = crate::users::schema::LoginRequest,
-    status_codes(200, 401, 413, 415, 422, 429, 503)
+    request_body = LoginRequest,
+    status_codes(200, 400, 401, 413, 415, 422, 429, 503)
 )]
 async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenResponse>, ApiError> {
-    let mut body = JsonObject::read(req, &["username", "email", "password"]).await?;
+    let mut body = JsonObject::read_as::<LoginRequest>(req).await?;
     let identifier = |s: &str| {
         let s = s.trim();
         if s.chars().count() > MAX_IDENTIFIER {

@@ -28,7 +28,53 @@ pub struct JsonObject {
     errors: Vec<FieldError>,
 }
 
+/// The properties a request-body type documents in the OpenAPI schema: the one list of
+/// fields the parser accepts, so the document and the parser cannot disagree.
+pub fn fields_of<T: salvo::oapi::ToSchema + 'static>() -> &'static [&'static str] {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static FIELDS: OnceLock<Mutex<HashMap<TypeId, &'static [&'static str]>>> = OnceLock::new();
+    let mut cache = FIELDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    cache.entry(TypeId::of::<T>()).or_insert_with(|| {
+        let mut components = salvo::oapi::Components::new();
+        let schema = match T::to_schema(&mut components) {
+            salvo::oapi::RefOr::Type(schema) => Some(schema),
+            salvo::oapi::RefOr::Ref(reference) => reference
+                .ref_location
+                .rsplit('/')
+                .next()
+                .and_then(|name| components.schemas.get(name).cloned())
+                .and_then(|schema| match schema {
+                    salvo::oapi::RefOr::Type(schema) => Some(schema),
+                    salvo::oapi::RefOr::Ref(_) => None,
+                }),
+        };
+        let names: Vec<&'static str> = match schema {
+            Some(salvo::oapi::Schema::Object(object)) => object
+                .properties
+                .keys()
+                .map(|name| &*Box::leak(name.clone().into_boxed_str()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Once per body type, so the leak is bounded by the number of types.
+        Box::leak(names.into_boxed_slice())
+    })
+}
+
 impl JsonObject {
+    /// Reads the request body as a JSON object whose keys must all be properties of `T`,
+    /// the type that documents that body.
+    pub async fn read_as<T: salvo::oapi::ToSchema + 'static>(
+        req: &mut Request,
+    ) -> Result<Self, ApiError> {
+        Self::read(req, fields_of::<T>()).await
+    }
+
     /// Reads the request body as a JSON object whose keys must all be in `allowed`.
     pub async fn read(req: &mut Request, allowed: &[&str]) -> Result<Self, ApiError> {
         let bytes = read_json_bytes(req).await?;

@@ -153,8 +153,6 @@ pub struct PasswordChange {
 }
 
 impl PasswordChange {
-    pub const FIELDS: &'static [&'static str] = &["old_password", "new_password"];
-
     pub fn parse(mut body: JsonObject) -> Result<Self, ApiError> {
         let old_password = body.required("old_password", string(|s| Ok(s.to_owned())));
         let new_password = body.required("new_password", string(Password::parse));
@@ -173,8 +171,6 @@ impl PasswordChange {
 }
 
 impl NewUser {
-    pub const FIELDS: &'static [&'static str] = &["email", "username", "full_name", "password"];
-
     pub fn parse(mut body: JsonObject) -> Result<Self, ApiError> {
         let email = body.required("email", string(Email::parse));
         let username = body.required("username", string(Username::parse));
@@ -208,8 +204,6 @@ pub struct UserChanges {
 }
 
 impl UserChanges {
-    pub const FIELDS: &'static [&'static str] = &["full_name", "is_active"];
-
     /// `PATCH`: any subset of the fields, at least one.
     pub fn parse_patch(mut body: JsonObject) -> Result<Self, ApiError> {
         let full_name = body.optional("full_name", string(FullName::parse));
@@ -217,7 +211,11 @@ impl UserChanges {
         if full_name == Field::Absent && is_active == Field::Absent {
             body.reject(
                 "body",
-                format!("set at least one of: {}", Self::FIELDS.join(", ")),
+                format!(
+                    "set at least one of: {}",
+                    crate::http::json_body::fields_of::<super::schema::UserPatchRequest>()
+                        .join(", ")
+                ),
             );
         }
         if is_active == Field::Null {
@@ -277,6 +275,8 @@ impl UserChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::json_body::fields_of;
+    use crate::users::schema::{NewUserRequest, UserPatchRequest};
 
     fn body(json: &str, allowed: &[&str]) -> JsonObject {
         JsonObject::parse(json.as_bytes(), allowed).unwrap()
@@ -340,37 +340,44 @@ mod tests {
     fn a_new_user_lists_every_bad_field() {
         let err = NewUser::parse(body(
             r#"{"email": "nope", "username": "x", "password": "short", "full_name": 3}"#,
-            NewUser::FIELDS,
+            fields_of::<NewUserRequest>(),
         ))
         .unwrap_err();
         assert_eq!(
             err.invalid_fields(),
             ["email", "username", "full_name", "password"]
         );
-        let err = NewUser::parse(body("{}", NewUser::FIELDS)).unwrap_err();
+        let err = NewUser::parse(body("{}", fields_of::<NewUserRequest>())).unwrap_err();
         assert_eq!(err.invalid_fields(), ["email", "username", "password"]);
     }
 
     #[test]
     fn patch_needs_a_field_and_distinguishes_clearing_from_keeping() {
-        let err = UserChanges::parse_patch(body("{}", UserChanges::FIELDS)).unwrap_err();
+        let err =
+            UserChanges::parse_patch(body("{}", fields_of::<UserPatchRequest>())).unwrap_err();
         assert_eq!(err.invalid_fields(), ["body"]);
-        let clear =
-            UserChanges::parse_patch(body(r#"{"full_name": null}"#, UserChanges::FIELDS)).unwrap();
+        let clear = UserChanges::parse_patch(body(
+            r#"{"full_name": null}"#,
+            fields_of::<UserPatchRequest>(),
+        ))
+        .unwrap();
         assert_eq!(clear.full_name, Some(None));
         assert_eq!(clear.is_active, None);
-        let err = UserChanges::parse_patch(body(r#"{"is_active": null}"#, UserChanges::FIELDS))
-            .unwrap_err();
+        let err = UserChanges::parse_patch(body(
+            r#"{"is_active": null}"#,
+            fields_of::<UserPatchRequest>(),
+        ))
+        .unwrap_err();
         assert_eq!(err.invalid_fields(), ["is_active"]);
     }
 
     #[test]
     fn put_requires_the_whole_representation() {
-        let err = UserChanges::parse_put(body("{}", UserChanges::FIELDS)).unwrap_err();
+        let err = UserChanges::parse_put(body("{}", fields_of::<UserPatchRequest>())).unwrap_err();
         assert_eq!(err.invalid_fields(), ["is_active", "full_name"]);
         let put = UserChanges::parse_put(body(
             r#"{"full_name": null, "is_active": false}"#,
-            UserChanges::FIELDS,
+            fields_of::<UserPatchRequest>(),
         ))
         .unwrap();
         assert_eq!(

@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use super::model::{NewUser, PasswordChange, User, UserChanges};
 use super::repo::UserRepo;
+use super::schema::{
+    NewUserRequest, PasswordChangeRequest, ProfileRequest, UserPatchRequest, UserReplaceRequest,
+};
 use crate::auth::caller::{Caller, require_admin, require_caller, require_self_or_admin};
 use crate::error::{ApiError, FieldError};
 use crate::http::client_address;
@@ -45,16 +48,16 @@ pub fn router() -> Router {
 /// Sign up (open to all; `SIGN_UPS_PER_ADDRESS_PER_HOUR` per client address).
 #[endpoint(
     tags("users"),
-    request_body = super::schema::NewUserRequest,
+    request_body = NewUserRequest,
     responses((status_code = 201, description = "The new user", body = User)),
-    status_codes(201, 409, 413, 415, 422, 429, 503)
+    status_codes(201, 400, 409, 413, 415, 422, 429, 503)
 )]
 async fn create_user(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<Json<User>, ApiError> {
-    let new_user = NewUser::parse(JsonObject::read(req, NewUser::FIELDS).await?)?;
+    let new_user = NewUser::parse(JsonObject::read_as::<NewUserRequest>(req).await?)?;
     let state = AppState::from_depot(depot)?;
     let address = client_address::of_request(req, &state.trusted_proxies);
     state
@@ -158,7 +161,8 @@ async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
-async fn update(
+/// `Body` documents the request body (and so names its fields); `parse` reads it.
+async fn update<Body: salvo::oapi::ToSchema + 'static>(
     req: &mut Request,
     depot: &Depot,
     parse: fn(JsonObject) -> Result<UserChanges, ApiError>,
@@ -166,7 +170,7 @@ async fn update(
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
     require_self_or_admin(Caller::from_depot(depot)?, id)?;
-    let changes = parse(JsonObject::read(req, UserChanges::FIELDS).await?)?;
+    let changes = parse(JsonObject::read_as::<Body>(req).await?)?;
     let user = UserRepo::for_state(state).update(id, &changes).await?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
@@ -176,11 +180,11 @@ async fn update(
     tags("users"),
     security(["bearer" = []]),
     parameters(("id" = uuid::Uuid, Path, description = "The user's id")),
-    request_body = super::schema::UserPatchRequest,
+    request_body = UserPatchRequest,
     status_codes(200, 400, 401, 403, 404, 413, 415, 422, 503)
 )]
 async fn patch_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
-    update(req, depot, UserChanges::parse_patch).await
+    update::<UserPatchRequest>(req, depot, UserChanges::parse_patch).await
 }
 
 /// Replace a user's changeable fields (the user or an administrator).
@@ -188,11 +192,11 @@ async fn patch_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, 
     tags("users"),
     security(["bearer" = []]),
     parameters(("id" = uuid::Uuid, Path, description = "The user's id")),
-    request_body = super::schema::UserReplaceRequest,
+    request_body = UserReplaceRequest,
     status_codes(200, 400, 401, 403, 404, 413, 415, 422, 503)
 )]
 async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
-    update(req, depot, UserChanges::parse_put).await
+    update::<UserReplaceRequest>(req, depot, UserChanges::parse_put).await
 }
 
 /// Delete a user (the user or an administrator).
@@ -224,13 +228,13 @@ async fn get_me(depot: &mut Depot) -> Result<Json<User>, ApiError> {
 #[endpoint(
     tags("users"),
     security(["bearer" = []]),
-    request_body = super::schema::ProfileRequest,
-    status_codes(200, 401, 413, 415, 422, 503)
+    request_body = ProfileRequest,
+    status_codes(200, 400, 401, 413, 415, 422, 503)
 )]
 async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    let changes = UserChanges::parse_profile(JsonObject::read(req, &["full_name"]).await?)?;
+    let changes = UserChanges::parse_profile(JsonObject::read_as::<ProfileRequest>(req).await?)?;
     let user = UserRepo::for_state(state)
         .update(caller.id, &changes)
         .await?;
@@ -243,14 +247,14 @@ async fn patch_me(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
 #[endpoint(
     tags("users"),
     security(["bearer" = []]),
-    request_body = super::schema::PasswordChangeRequest,
+    request_body = PasswordChangeRequest,
     responses((status_code = 204, description = "Changed")),
-    status_codes(204, 401, 413, 415, 422, 429, 503)
+    status_codes(204, 400, 401, 413, 415, 422, 429, 503)
 )]
 async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    let change = PasswordChange::parse(JsonObject::read(req, PasswordChange::FIELDS).await?)?;
+    let change = PasswordChange::parse(JsonObject::read_as::<PasswordChangeRequest>(req).await?)?;
     state
         .limiter
         .attempt(&state.limit_rules.password_change(caller.id))

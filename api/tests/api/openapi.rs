@@ -113,6 +113,106 @@ async fn operations_describe_bodies_errors_and_security(pool: PgPool) {
     assert!(document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
 }
 
+/// Every operation that reads a JSON body documents what a bad body gets: 400 for
+/// malformed JSON, 413, 415 and 422.
+#[sqlx::test]
+async fn every_body_reading_operation_lists_its_body_errors(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let document = expect_json(app.get("/openapi.json").await, StatusCode::OK).await;
+    let mut checked = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            checked += 1;
+            for status in ["400", "413", "415", "422"] {
+                assert!(
+                    operation["responses"][status].is_object(),
+                    "{method} {path} does not list {status}"
+                );
+            }
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+    // And the api does answer malformed JSON with that 400.
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::expect_error(response, StatusCode::BAD_REQUEST, "malformed_json").await;
+}
+
+/// The sign-up schema's properties and constraints are the ones the api enforces: each
+/// documented bound is tried on both sides against the real parser.
+#[sqlx::test]
+async fn the_sign_up_schema_states_the_rules_the_api_enforces(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let document = expect_json(app.get("/openapi.json").await, StatusCode::OK).await;
+    let reference = document["paths"]["/api/v1/users"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap();
+    let schema = &document["components"]["schemas"][reference.rsplit('/').next().unwrap()];
+    let properties = schema["properties"].as_object().unwrap();
+    let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["email", "full_name", "password", "username"]);
+    let bound = |field: &str, key: &str| properties[field][key].as_u64().unwrap() as usize;
+    let username = &properties["username"];
+    assert_eq!(username["pattern"], "^[A-Za-z0-9_.-]{3,50}$", "{username}");
+
+    let sign_up = |name: String, password: String| {
+        let body = serde_json::json!({
+            "email": format!("u{}@example.com", uuid::Uuid::new_v4().simple()),
+            "username": name,
+            "password": password,
+        });
+        let app = &app;
+        async move { app.post_json("/api/v1/users", &body).await.status() }
+    };
+    let ok_password = "p".repeat(bound("password", "minLength"));
+    let (min, max) = (
+        bound("username", "minLength"),
+        bound("username", "maxLength"),
+    );
+    for (name, expected) in [
+        ("a".repeat(min - 1), StatusCode::UNPROCESSABLE_ENTITY),
+        ("a".repeat(min), StatusCode::CREATED),
+        ("b".repeat(max), StatusCode::CREATED),
+        ("c".repeat(max + 1), StatusCode::UNPROCESSABLE_ENTITY),
+        ("has space".to_owned(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("dots.and-dash_1".to_owned(), StatusCode::CREATED),
+    ] {
+        assert_eq!(
+            sign_up(name.clone(), ok_password.clone()).await,
+            expected,
+            "{name}"
+        );
+    }
+    let (min, max) = (
+        bound("password", "minLength"),
+        bound("password", "maxLength"),
+    );
+    for (length, expected) in [
+        (min - 1, StatusCode::UNPROCESSABLE_ENTITY),
+        (max, StatusCode::CREATED),
+        (max + 1, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let name = format!("pw{length}");
+        assert_eq!(
+            sign_up(name, "x".repeat(length)).await,
+            expected,
+            "password {length}"
+        );
+    }
+    assert_eq!(bound("email", "maxLength"), 254);
+}
+
 #[sqlx::test]
 async fn swagger_ui_is_served_at_docs(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
