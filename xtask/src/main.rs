@@ -23,6 +23,7 @@ mod release;
 mod render;
 mod security_scan;
 mod smoke_task;
+mod sqlx_prepare;
 mod test;
 mod timestamp;
 mod tools;
@@ -60,6 +61,9 @@ enum Task {
     Lint,
     /// Regenerate the parameter table of the chart README from values.yaml.
     ChartDocs(chart_docs::Args),
+    /// Re-derive api/.sqlx, the compile-time check of the api's SQL, from a fresh
+    /// database with the migrations applied (--check: only verify it is current).
+    SqlxPrepare(sqlx_prepare::Args),
     /// Deploy to an environment: preflight, lock, render, helm upgrade --install, watch
     /// the rollout, diagnose failures, smoke-test, roll back on failure, record the
     /// outcome. Exit codes: 1 the image build failed, 3 refused before changing anything,
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Task::Render(args) => render::run(&args),
         Task::Lint => lint::run(),
         Task::ChartDocs(args) => chart_docs::run(&args),
+        Task::SqlxPrepare(args) => sqlx_prepare::run(&args),
         Task::Deploy(args) => deploy::run(&args),
         Task::Build(args) => build::run(&args),
         Task::Smoke(args) => smoke_task::run(&args),

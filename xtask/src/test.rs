@@ -48,6 +48,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let database = Database::provide("test")?;
     eprintln!("    using {}", database.describe());
 
+    project::step("the api's SQL against the migrated schema (api/.sqlx)");
+    crate::sqlx_prepare::check(&database)?;
+
     project::step(
         "tools for the chart, image and load tests (helm, kubectl, kubernetes-validate, podman or docker, wrk)",
     );

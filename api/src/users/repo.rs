@@ -1,5 +1,7 @@
-//! SQL for users. Every query is parameterised; uniqueness is left to the database's
-//! unique indexes and their violations are turned into 409s by index name.
+//! SQL for users. Every query is parameterised and checked at compile time against the
+//! migrated schema (`sqlx::query!`; the checked form is kept in `api/.sqlx`, refreshed by
+//! `cargo xtask sqlx-prepare` and verified by `cargo xtask test`). Uniqueness is left to
+//! the database's unique indexes and their violations are turned into 409s by index name.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -11,27 +13,12 @@ use super::model::{NewUser, User, UserChanges};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The columns of [`User`], in one place; a macro because sqlx wants `'static` SQL.
-macro_rules! user_columns {
-    () => {
-        "id, email, username, full_name, is_active, is_verified, is_admin, created_at, updated_at"
-    };
-}
-
 /// A user with what signing in checks.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct LoginRow {
-    #[sqlx(flatten)]
     pub user: User,
     pub password_hash: String,
     pub token_version: i32,
-}
-
-#[derive(sqlx::FromRow)]
-struct CallerRow {
-    #[sqlx(flatten)]
-    user: User,
-    token_version: i32,
 }
 
 pub struct UserRepo<'a> {
@@ -81,44 +68,70 @@ impl<'a> UserRepo<'a> {
     }
 
     pub async fn any_admin(&self) -> Result<bool, ApiError> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin)")
+        let any =
+            sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users WHERE is_admin) AS "any!""#)
                 .fetch_one(&mut *self.conn().await?)
-                .await?,
-        )
+                .await?;
+        Ok(any)
     }
 
     /// The user whose username or email (any case) is `login`, with the password hash
     /// and token version, in one query.
     pub async fn find_for_login(&self, login: &str) -> Result<Option<LoginRow>, ApiError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", password_hash, token_version FROM users \
-             WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1"
-        ))
-        .bind(login)
+        let row = sqlx::query!(
+            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
+                    created_at, updated_at, password_hash, token_version \
+             FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1",
+            login
+        )
         .fetch_optional(&mut *self.conn().await?)
-        .await?)
+        .await?;
+        Ok(row.map(|row| LoginRow {
+            user: User {
+                id: row.id,
+                email: row.email,
+                username: row.username,
+                full_name: row.full_name,
+                is_active: row.is_active,
+                is_verified: row.is_verified,
+                is_admin: row.is_admin,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            },
+            password_hash: row.password_hash,
+            token_version: row.token_version,
+        }))
     }
 
     /// The user a token names, with the token version current for it, in one query.
     pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, ApiError> {
-        let row: Option<CallerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", token_version FROM users WHERE id = $1"
-        ))
-        .bind(id)
+        let row = sqlx::query!(
+            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
+                    created_at, updated_at, token_version \
+             FROM users WHERE id = $1",
+            id
+        )
         .fetch_optional(&mut *self.conn().await?)
         .await?;
-        Ok(row.map(|row| (row.user, row.token_version)))
+        Ok(row.map(|row| {
+            let user = User {
+                id: row.id,
+                email: row.email,
+                username: row.username,
+                full_name: row.full_name,
+                is_active: row.is_active,
+                is_verified: row.is_verified,
+                is_admin: row.is_admin,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            };
+            (user, row.token_version)
+        }))
     }
 
     pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, ApiError> {
         Ok(
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                .bind(id)
+            sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id)
                 .fetch_optional(&mut *self.conn().await?)
                 .await?,
         )
@@ -126,22 +139,24 @@ impl<'a> UserRepo<'a> {
 
     /// Sets a new password and ends every token issued before; returns the new token version.
     pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<i32, ApiError> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar!(
             "UPDATE users SET password_hash = $2, token_version = token_version + 1, \
              updated_at = clock_timestamp() WHERE id = $1 RETURNING token_version",
+            id,
+            hash
         )
-        .bind(id)
-        .bind(hash)
         .fetch_one(&mut *self.conn().await?)
         .await?)
     }
 
     /// Ends every token issued to `id` so far (signing out everywhere).
     pub async fn revoke_tokens(&self, id: Uuid) -> Result<(), ApiError> {
-        sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&mut *self.conn().await?)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
+            id
+        )
+        .execute(&mut *self.conn().await?)
+        .await?;
         Ok(())
     }
 
@@ -151,28 +166,31 @@ impl<'a> UserRepo<'a> {
         password_hash: &str,
         is_admin: bool,
     ) -> Result<User, ApiError> {
-        sqlx::query_as(concat!(
+        sqlx::query_as!(
+            User,
             "INSERT INTO users (email, username, full_name, password_hash, is_admin) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING ",
-            user_columns!()
-        ))
-        .bind(user.email.as_str())
-        .bind(user.username.as_str())
-        .bind(user.full_name.as_ref().map(|name| name.as_str()))
-        .bind(password_hash)
-        .bind(is_admin)
+             VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, email, username, full_name, is_active, is_verified, is_admin, \
+                       created_at, updated_at",
+            user.email.as_str(),
+            user.username.as_str(),
+            user.full_name.as_ref().map(|name| name.as_str()),
+            password_hash,
+            is_admin
+        )
         .fetch_one(&mut *self.conn().await?)
         .await
         .map_err(conflict_or_other)
     }
 
     pub async fn find(&self, id: Uuid) -> Result<Option<User>, ApiError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE id = $1"
-        ))
-        .bind(id)
+        Ok(sqlx::query_as!(
+            User,
+            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
+                    created_at, updated_at \
+             FROM users WHERE id = $1",
+            id
+        )
         .fetch_optional(&mut *self.conn().await?)
         .await?)
     }
@@ -180,16 +198,17 @@ impl<'a> UserRepo<'a> {
     /// One page, newest first; `id` breaks ties so the order is stable between pages.
     pub async fn list(&self, page: u32, size: u32) -> Result<(Vec<User>, i64), ApiError> {
         let offset = i64::from(page - 1) * i64::from(size);
-        let users = sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
-        ))
-        .bind(i64::from(size))
-        .bind(offset)
+        let users = sqlx::query_as!(
+            User,
+            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
+                    created_at, updated_at \
+             FROM users ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+            i64::from(size),
+            offset
+        )
         .fetch_all(&mut *self.conn().await?)
         .await?;
-        let total = sqlx::query_scalar("SELECT count(*) FROM users")
+        let total = sqlx::query_scalar!(r#"SELECT count(*) AS "total!" FROM users"#)
             .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok((users, total))
@@ -200,27 +219,28 @@ impl<'a> UserRepo<'a> {
             .full_name
             .as_ref()
             .map(|name| name.as_ref().map(|n| n.as_str().to_owned()));
-        Ok(sqlx::query_as(concat!(
+        Ok(sqlx::query_as!(
+            User,
             "UPDATE users SET \
-                     full_name = CASE WHEN $2 THEN $3 ELSE full_name END, \
-                     is_active = COALESCE($4, is_active), \
-                     token_version = token_version + CASE WHEN $4 = false THEN 1 ELSE 0 END, \
-                     updated_at = clock_timestamp() \
-                 WHERE id = $1 RETURNING ",
-            user_columns!()
-        ))
-        .bind(id)
-        .bind(full_name.is_some())
-        .bind(full_name.flatten())
-        .bind(changes.is_active)
+                 full_name = CASE WHEN $2 THEN $3 ELSE full_name END, \
+                 is_active = COALESCE($4, is_active), \
+                 token_version = token_version + CASE WHEN $4 = false THEN 1 ELSE 0 END, \
+                 updated_at = clock_timestamp() \
+             WHERE id = $1 \
+             RETURNING id, email, username, full_name, is_active, is_verified, is_admin, \
+                       created_at, updated_at",
+            id,
+            full_name.is_some(),
+            full_name.flatten(),
+            changes.is_active
+        )
         .fetch_optional(&mut *self.conn().await?)
         .await?)
     }
 
     /// `true` when a user was deleted.
     pub async fn delete(&self, id: Uuid) -> Result<bool, ApiError> {
-        let result = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
+        let result = sqlx::query!("DELETE FROM users WHERE id = $1", id)
             .execute(&mut *self.conn().await?)
             .await?;
         Ok(result.rows_affected() == 1)
