@@ -249,7 +249,10 @@ impl salvo::oapi::EndpointOutRegister for ApiError {
             ),
             ("403", "Signed in, without the right to do this"),
             ("404", "No such resource"),
-            ("409", "The email or username is taken"),
+            (
+                "409",
+                "The email or username is taken, or the change would remove the last administrator",
+            ),
             ("413", "The body is larger than 64 KiB"),
             ("415", "The body is not application/json"),
             ("422", "Invalid fields, all of them listed"),

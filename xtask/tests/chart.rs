@@ -811,6 +811,17 @@ fn bad_values_fail_with_the_schema_error() {
             ),
         ),
         (
+            "a secret in extraEnv",
+            (
+                vec![
+                    "image.tag=t",
+                    "app.extraEnv[0].name=PAYMENT_API_TOKEN",
+                    "app.extraEnv[0].value=abc",
+                ],
+                "/app/extraEnv/0/name",
+            ),
+        ),
+        (
             "unknown key",
             (
                 vec!["image.tag=t", "replicas=3"],

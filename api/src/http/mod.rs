@@ -50,9 +50,11 @@ pub fn router_with_docs() -> Router {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer).bearer_format("JWT")),
         )
         .merge_router(&router);
-    router
-        .push(document.into_router("/openapi.json"))
-        .push(SwaggerUi::new("/openapi.json").into_router("/docs"))
+    router.push(document.into_router("/openapi.json")).push(
+        SwaggerUi::new("/openapi.json")
+            .into_router("/docs")
+            .hoop(browser::docs_policy),
+    )
 }
 
 /// The whole service. Middleware order matters: the request id comes first so every log

@@ -25,13 +25,16 @@ pub struct User {
     pub updated_at: OffsetDateTime,
 }
 
-/// An email address, trimmed, in the case the user typed (uniqueness ignores case).
+/// An email address, trimmed, in Unicode NFC (so a composed and a decomposed spelling are
+/// one address), in the case the user typed (uniqueness ignores case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
+        use unicode_normalization::UnicodeNormalization;
+        let email: String = raw.trim().nfc().collect();
+        let email = email.as_str();
         let invalid = || format!("{email:?} is not a valid email address");
         if email.chars().count() > 254 {
             return Err("must be at most 254 characters".into());

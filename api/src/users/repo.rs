@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::pool::PoolConnection;
-use sqlx::{PgPool, Postgres};
+use sqlx::{Connection, PgPool, Postgres};
 use uuid::Uuid;
 
 use super::model::{NewUser, User, UserChanges};
@@ -219,7 +219,12 @@ impl<'a> UserRepo<'a> {
             .full_name
             .as_ref()
             .map(|name| name.as_ref().map(|n| n.as_str().to_owned()));
-        Ok(sqlx::query_as!(
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
+        if changes.is_active == Some(false) {
+            refuse_the_last_admin(&mut tx, id, "is_active").await?;
+        }
+        let user = sqlx::query_as!(
             User,
             "UPDATE users SET \
                  full_name = CASE WHEN $2 THEN $3 ELSE full_name END, \
@@ -234,17 +239,47 @@ impl<'a> UserRepo<'a> {
             full_name.flatten(),
             changes.is_active
         )
-        .fetch_optional(&mut *self.conn().await?)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// `true` when a user was deleted.
     pub async fn delete(&self, id: Uuid) -> Result<bool, ApiError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.begin().await?;
+        refuse_the_last_admin(&mut tx, id, "id").await?;
         let result = sqlx::query!("DELETE FROM users WHERE id = $1", id)
-            .execute(&mut *self.conn().await?)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(result.rows_affected() == 1)
     }
+}
+
+/// 409 when `id` is the only active administrator: removing or deactivating it would
+/// leave nobody to manage users (and the bootstrap would re-create `admin` with a stale
+/// password). The active administrators' rows stay locked until the transaction ends, so
+/// two administrators removing each other at once cannot both succeed.
+async fn refuse_the_last_admin(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    field: &'static str,
+) -> Result<(), ApiError> {
+    let admins =
+        sqlx::query_scalar!("SELECT id FROM users WHERE is_admin AND is_active FOR UPDATE")
+            .fetch_all(conn)
+            .await?;
+    if admins == [id] {
+        return Err(ApiError::Conflict {
+            field,
+            message: "this is the last active administrator; make another user an \
+                      administrator first (api create-admin)"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 fn conflict_or_other(err: sqlx::Error) -> ApiError {

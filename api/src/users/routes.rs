@@ -169,9 +169,14 @@ async fn update<Body: salvo::oapi::ToSchema + 'static>(
 ) -> Result<Json<User>, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    require_self_or_admin(Caller::from_depot(depot)?, id)?;
+    let caller = Caller::from_depot(depot)?;
+    require_self_or_admin(caller, id)?;
     let changes = parse(JsonObject::read_as::<Body>(req).await?)?;
     let user = UserRepo::for_state(state).update(id, &changes).await?;
+    if user.is_some() {
+        // The audit trail: who changed whom, and whether it ended the user's sessions.
+        tracing::info!(actor = %caller.id, user_id = %id, is_active = ?changes.is_active, "user changed");
+    }
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
 
@@ -210,8 +215,10 @@ async fn put_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
 async fn delete_user(req: &mut Request, depot: &mut Depot) -> Result<StatusCode, ApiError> {
     let id = user_id(req)?;
     let state = AppState::from_depot(depot)?;
-    require_self_or_admin(Caller::from_depot(depot)?, id)?;
+    let caller = Caller::from_depot(depot)?;
+    require_self_or_admin(caller, id)?;
     if UserRepo::for_state(state).delete(id).await? {
+        tracing::info!(actor = %caller.id, user_id = %id, "user deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("user"))

@@ -38,6 +38,37 @@ async fn every_response_carries_the_security_headers(pool: PgPool) {
     }
 }
 
+/// Swagger UI's page and its bundled scripts load under a policy of their own; the API's
+/// strict one would block them (and tempt someone to turn the headers off).
+#[sqlx::test]
+async fn the_docs_page_gets_a_policy_that_lets_swagger_ui_run(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    // Every script the page loads comes from this origin.
+    assert!(html.matches("src=\"").count() >= 1, "{html}");
+    for src in html.split("src=\"").skip(1) {
+        let src = src.split('"').next().unwrap();
+        assert!(!src.starts_with("http"), "an outside script: {src}");
+        let script = app
+            .get(&format!("/docs/{}", src.trim_start_matches("./")))
+            .await;
+        assert_eq!(script.status(), StatusCode::OK, "{src}");
+    }
+    let api = app.get("/healthz").await;
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
+
 #[sqlx::test]
 async fn cors_answers_only_the_configured_origins(pool: PgPool) {
     let app =

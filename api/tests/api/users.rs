@@ -387,3 +387,57 @@ fn timestamp(value: &Value) -> time::OffsetDateTime {
     )
     .unwrap()
 }
+
+#[sqlx::test]
+async fn an_email_spelled_composed_or_decomposed_is_one_address(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let mut first = new_user("zoe");
+    first["email"] = json!("zo\u{e9}@example.com");
+    let created = expect_json(
+        app.post_json("/api/v1/users", &first).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["email"], "zo\u{e9}@example.com");
+    let mut second = new_user("zoe2");
+    second["email"] = json!("zoe\u{301}@example.com");
+    expect_error(
+        app.post_json("/api/v1/users", &second).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn the_last_administrator_cannot_be_removed_or_deactivated(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.sign_in_as_admin("root").await;
+    let me = expect_json(app.get("/api/v1/users/me").await, StatusCode::OK).await;
+    let path = format!("/api/v1/users/{}", me["id"].as_str().unwrap());
+    let error = expect_error(
+        app.send_json(reqwest::Method::PATCH, &path, &json!({"is_active": false}))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("last active administrator"),
+        "{error}"
+    );
+    expect_error(app.delete(&path).await, StatusCode::CONFLICT, "conflict").await;
+    // With a second administrator, the first may go.
+    let other = api::config::AdminBootstrap {
+        username: "deputy".into(),
+        email: "deputy@example.com".into(),
+        password: crate::helpers::PASSWORD.into(),
+    };
+    api::auth::admin::create_admin(&app.pool, &other)
+        .await
+        .unwrap();
+    assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
+}
