@@ -36,7 +36,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// quietly until then, so start-up never waits for it.
 async fn bootstrap_admin(pool: sqlx::PgPool, admin: crate::config::AdminBootstrap) {
     use crate::auth::admin::{AdminOutcome, ensure_admin};
-    use crate::error::ApiError;
     loop {
         match ensure_admin(&pool, &admin).await {
             Ok(AdminOutcome::Created(name)) => {
@@ -45,7 +44,7 @@ async fn bootstrap_admin(pool: sqlx::PgPool, admin: crate::config::AdminBootstra
             Ok(AdminOutcome::AlreadyThere) => {
                 return tracing::info!("an administrator exists; ADMIN_PASSWORD not used");
             }
-            Err(ApiError::Unavailable { .. }) => tokio::time::sleep(Duration::from_secs(5)).await,
+            Err(err) if err.is_unavailable() => tokio::time::sleep(Duration::from_secs(5)).await,
             Err(err) => {
                 return tracing::error!(error = %err, "cannot create the bootstrap administrator; fix ADMIN_USERNAME, ADMIN_EMAIL or ADMIN_PASSWORD");
             }
@@ -61,21 +60,9 @@ pub async fn create_admin(config: Config) -> anyhow::Result<()> {
     let pool = db::lazy_pool(&config.database);
     let result = crate::auth::admin::create_admin(&pool, &admin).await;
     pool.close().await;
-    let name = result.map_err(|err| anyhow::anyhow!("{err}: {}", describe_api_error(&err)))?;
+    let name = result.map_err(|err| anyhow::anyhow!("cannot create the administrator: {err}"))?;
     tracing::info!(username = %name, "created an administrator");
     Ok(())
-}
-
-fn describe_api_error(err: &crate::error::ApiError) -> String {
-    match err {
-        crate::error::ApiError::Validation(fields) => fields
-            .iter()
-            .map(|f| format!("{} {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        crate::error::ApiError::Conflict { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// `api migrate`: applies pending migrations and exits; safe to repeat and to run twice

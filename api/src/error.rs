@@ -82,25 +82,44 @@ impl From<crate::limits::Refused> for ApiError {
     }
 }
 
+/// A database error that is nobody's bug but a state to wait out or an operator's fix:
+/// its code and message, or `None` for any other error.
+pub fn unavailable(err: &sqlx::Error) -> Option<(&'static str, &'static str)> {
+    match err {
+        // The pool could not hand out a connection in time: the database is down or
+        // saturated. Clients may retry; it is not a bug.
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Some((
+            "database_unavailable",
+            "the database is not reachable right now; retry shortly",
+        )),
+        // undefined_table: the schema was never migrated. An operator's fix, not a bug.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Some((
+            "schema_not_migrated",
+            "the database schema is missing; run `api migrate`",
+        )),
+        _ => None,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        match unavailable(&err) {
+            Some((code, message)) => Self::Unavailable {
+                code,
+                message: message.into(),
+            },
+            None => Self::Internal(anyhow::Error::new(err).context("database query failed")),
+        }
+    }
+}
+
+impl From<crate::users::repo::RepoError> for ApiError {
+    fn from(err: crate::users::repo::RepoError) -> Self {
         match err {
-            // The pool could not hand out a connection in time: the database is down or
-            // saturated. Clients may retry; it is not a bug.
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable {
-                    code: "database_unavailable",
-                    message: "the database is not reachable right now; retry shortly".into(),
-                }
+            crate::users::repo::RepoError::Conflict { field, message } => {
+                Self::Conflict { field, message }
             }
-            // undefined_table: the schema was never migrated. An operator's fix, not a bug.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
-                Self::Unavailable {
-                    code: "schema_not_migrated",
-                    message: "the database schema is missing; run `api migrate`".into(),
-                }
-            }
-            other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
+            crate::users::repo::RepoError::Database(err) => err.into(),
         }
     }
 }

@@ -4,10 +4,30 @@
 use sqlx::PgPool;
 
 use crate::config::AdminBootstrap;
-use crate::error::ApiError;
 use crate::users::model::{Email, NewUser, Password, Username};
 use crate::users::password;
-use crate::users::repo::UserRepo;
+use crate::users::repo::{RepoError, UserRepo};
+
+/// Why an administrator could not be made, in the words of the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{setting}: {problem}")]
+    Invalid {
+        setting: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Hashing(#[from] anyhow::Error),
+}
+
+impl AdminError {
+    /// The database is not there or not migrated yet: the bootstrap waits and retries.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Repo(err) if err.is_unavailable())
+    }
+}
 
 /// What [`ensure_admin`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +37,10 @@ pub enum AdminOutcome {
 }
 
 /// Creates the bootstrap admin unless an administrator exists already.
-pub async fn ensure_admin(pool: &PgPool, admin: &AdminBootstrap) -> Result<AdminOutcome, ApiError> {
+pub async fn ensure_admin(
+    pool: &PgPool,
+    admin: &AdminBootstrap,
+) -> Result<AdminOutcome, AdminError> {
     let repo = UserRepo::new(pool);
     if repo.any_admin().await? {
         return Ok(AdminOutcome::AlreadyThere);
@@ -26,10 +49,8 @@ pub async fn ensure_admin(pool: &PgPool, admin: &AdminBootstrap) -> Result<Admin
 }
 
 /// Creates an administrator from the settings; a taken username or email is a conflict.
-pub async fn create_admin(pool: &PgPool, admin: &AdminBootstrap) -> Result<String, ApiError> {
-    let invalid = |field: &str, problem: String| {
-        ApiError::Validation(vec![crate::error::FieldError::new(field, problem)])
-    };
+pub async fn create_admin(pool: &PgPool, admin: &AdminBootstrap) -> Result<String, AdminError> {
+    let invalid = |setting: &'static str, problem: String| AdminError::Invalid { setting, problem };
     let user = NewUser {
         email: Email::parse(&admin.email).map_err(|p| invalid("ADMIN_EMAIL", p))?,
         username: Username::parse(&admin.username).map_err(|p| invalid("ADMIN_USERNAME", p))?,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use salvo::prelude::*;
 
-use crate::error::ErrorBody;
+use crate::error::ApiError;
 
 pub struct RequestTimeout(pub Duration);
 
@@ -23,15 +23,15 @@ impl Handler for RequestTimeout {
             .is_err()
         {
             ctrl.skip_rest();
-            ErrorBody::new(
-                "request_timeout",
-                format!(
+            ApiError::Unavailable {
+                code: "request_timeout",
+                message: format!(
                     "the request did not complete within {:?}; retry later",
                     self.0
                 ),
-                vec![],
-            )
-            .write_to(StatusCode::SERVICE_UNAVAILABLE, depot, res);
+            }
+            .write(req, depot, res)
+            .await;
         }
     }
 }

@@ -10,8 +10,28 @@ use sqlx::{Connection, PgPool, Postgres};
 use uuid::Uuid;
 
 use super::model::{NewUser, User, UserChanges};
-use crate::error::ApiError;
 use crate::state::AppState;
+
+/// What the repository can fail with, free of HTTP: `crate::error` maps it to statuses,
+/// the command line to its own words.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// A rule the data keeps: a taken email or username, the last administrator.
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl RepoError {
+    /// The database is down, saturated or not migrated yet: worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Database(err) if crate::error::unavailable(err).is_some())
+    }
+}
 
 /// A user with what signing in checks.
 #[derive(Debug)]
@@ -54,7 +74,7 @@ impl<'a> UserRepo<'a> {
         conn
     }
 
-    pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, ApiError> {
+    pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, RepoError> {
         self.insert(user, password_hash, false).await
     }
 
@@ -63,11 +83,11 @@ impl<'a> UserRepo<'a> {
         &self,
         user: &NewUser,
         password_hash: &str,
-    ) -> Result<User, ApiError> {
+    ) -> Result<User, RepoError> {
         self.insert(user, password_hash, true).await
     }
 
-    pub async fn any_admin(&self) -> Result<bool, ApiError> {
+    pub async fn any_admin(&self) -> Result<bool, RepoError> {
         let any =
             sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users WHERE is_admin) AS "any!""#)
                 .fetch_one(&mut *self.conn().await?)
@@ -77,7 +97,7 @@ impl<'a> UserRepo<'a> {
 
     /// The user whose username or email (any case) is `login`, with the password hash
     /// and token version, in one query.
-    pub async fn find_for_login(&self, login: &str) -> Result<Option<LoginRow>, ApiError> {
+    pub async fn find_for_login(&self, login: &str) -> Result<Option<LoginRow>, RepoError> {
         let row = sqlx::query!(
             "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
                     created_at, updated_at, password_hash, token_version \
@@ -104,7 +124,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// The user a token names, with the token version current for it, in one query.
-    pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, ApiError> {
+    pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, RepoError> {
         let row = sqlx::query!(
             "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
                     created_at, updated_at, token_version \
@@ -129,7 +149,7 @@ impl<'a> UserRepo<'a> {
         }))
     }
 
-    pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, ApiError> {
+    pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, RepoError> {
         Ok(
             sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id)
                 .fetch_optional(&mut *self.conn().await?)
@@ -138,7 +158,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// Sets a new password and ends every token issued before; returns the new token version.
-    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<i32, ApiError> {
+    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<i32, RepoError> {
         Ok(sqlx::query_scalar!(
             "UPDATE users SET password_hash = $2, token_version = token_version + 1, \
              updated_at = clock_timestamp() WHERE id = $1 RETURNING token_version",
@@ -150,7 +170,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// Ends every token issued to `id` so far (signing out everywhere).
-    pub async fn revoke_tokens(&self, id: Uuid) -> Result<(), ApiError> {
+    pub async fn revoke_tokens(&self, id: Uuid) -> Result<(), RepoError> {
         sqlx::query!(
             "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
             id
@@ -165,7 +185,7 @@ impl<'a> UserRepo<'a> {
         user: &NewUser,
         password_hash: &str,
         is_admin: bool,
-    ) -> Result<User, ApiError> {
+    ) -> Result<User, RepoError> {
         sqlx::query_as!(
             User,
             "INSERT INTO users (email, username, full_name, password_hash, is_admin) \
@@ -183,7 +203,7 @@ impl<'a> UserRepo<'a> {
         .map_err(conflict_or_other)
     }
 
-    pub async fn find(&self, id: Uuid) -> Result<Option<User>, ApiError> {
+    pub async fn find(&self, id: Uuid) -> Result<Option<User>, RepoError> {
         Ok(sqlx::query_as!(
             User,
             "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
@@ -196,7 +216,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// One page, newest first; `id` breaks ties so the order is stable between pages.
-    pub async fn list(&self, page: u32, size: u32) -> Result<(Vec<User>, i64), ApiError> {
+    pub async fn list(&self, page: u32, size: u32) -> Result<(Vec<User>, i64), RepoError> {
         let offset = i64::from(page - 1) * i64::from(size);
         let users = sqlx::query_as!(
             User,
@@ -214,7 +234,7 @@ impl<'a> UserRepo<'a> {
         Ok((users, total))
     }
 
-    pub async fn update(&self, id: Uuid, changes: &UserChanges) -> Result<Option<User>, ApiError> {
+    pub async fn update(&self, id: Uuid, changes: &UserChanges) -> Result<Option<User>, RepoError> {
         let full_name = changes
             .full_name
             .as_ref()
@@ -246,7 +266,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// `true` when a user was deleted.
-    pub async fn delete(&self, id: Uuid) -> Result<bool, ApiError> {
+    pub async fn delete(&self, id: Uuid) -> Result<bool, RepoError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
         refuse_the_last_admin(&mut tx, id, "id").await?;
@@ -266,13 +286,13 @@ async fn refuse_the_last_admin(
     conn: &mut sqlx::PgConnection,
     id: Uuid,
     field: &'static str,
-) -> Result<(), ApiError> {
+) -> Result<(), RepoError> {
     let admins =
         sqlx::query_scalar!("SELECT id FROM users WHERE is_admin AND is_active FOR UPDATE")
             .fetch_all(conn)
             .await?;
     if admins == [id] {
-        return Err(ApiError::Conflict {
+        return Err(RepoError::Conflict {
             field,
             message: "this is the last active administrator; make another user an \
                       administrator first (api create-admin)"
@@ -282,19 +302,19 @@ async fn refuse_the_last_admin(
     Ok(())
 }
 
-fn conflict_or_other(err: sqlx::Error) -> ApiError {
+fn conflict_or_other(err: sqlx::Error) -> RepoError {
     if let sqlx::Error::Database(db) = &err
         && db.is_unique_violation()
     {
         match db.constraint() {
             Some("users_email_key") => {
-                return ApiError::Conflict {
+                return RepoError::Conflict {
                     field: "email",
                     message: "a user with this email already exists".into(),
                 };
             }
             Some("users_username_key") => {
-                return ApiError::Conflict {
+                return RepoError::Conflict {
                     field: "username",
                     message: "this username is taken".into(),
                 };

@@ -528,6 +528,23 @@ async fn the_username_and_the_email_count_against_one_account(pool: PgPool) {
     );
 }
 
+/// A 60 KB "username" is no account name: refused before it is looked up or counted, so
+/// it cannot fill the limits' memory.
+#[sqlx::test]
+async fn an_overlong_sign_in_name_is_refused_before_anything_is_counted(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let huge = "x".repeat(60_000);
+    for field in ["username", "email"] {
+        let error = expect_error(
+            login(&app, json!({field: huge, "password": "whatever"})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(bad_fields(&error), [field]);
+    }
+}
+
 #[sqlx::test]
 async fn concurrent_guesses_cannot_slip_under_the_limit(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
