@@ -90,25 +90,7 @@ pub fn host_and_port(url: &str) -> Option<(String, u16)> {
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))?;
     let authority = rest.split(['/', '?']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    if host_port.is_empty() {
-        return None;
-    }
-    let (host, port) = match host_port.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match host_port.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
-        },
-    };
-    let port = match port {
-        Some(port) => port.parse().ok()?,
-        None => 5432,
-    };
-    Some((host.to_owned(), port))
+    crate::project::host_and_port(authority, 5432)
 }
 
 /// A server xtask started; stopped when dropped.

@@ -53,6 +53,31 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// `host` and `port` of a URL's authority (`user:password@host:port`, `[v6]:port`),
+/// `default_port` when it names none; `None` when there is no host or the port is not a
+/// number.
+pub fn host_and_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    if host_port.is_empty() {
+        return None;
+    }
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    let port = match port {
+        Some(port) => port.parse().ok()?,
+        None => default_port,
+    };
+    Some((host.to_owned(), port))
+}
+
 /// Prints a step heading, plainly so CI logs stay readable.
 pub fn step(message: &str) {
     eprintln!("==> {message}");

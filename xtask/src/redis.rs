@@ -81,22 +81,8 @@ fn address_of(url: &str) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     let rest = url.strip_prefix("redis://")?;
     let authority = rest.split(['/', '?']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let (host, port) = match host_port.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match host_port.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
-        },
-    };
-    let port = match port {
-        Some(port) => port.parse().ok()?,
-        None => 6379,
-    };
-    (host, port).to_socket_addrs().ok()?.next()
+    let (host, port) = crate::project::host_and_port(authority, 6379)?;
+    (host.as_str(), port).to_socket_addrs().ok()?.next()
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -59,11 +59,12 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let _ = writeln!(
-            out,
-            "# HELP http_requests_total Requests handled, by method, route template and status."
+        family(
+            &mut out,
+            "http_requests_total",
+            "counter",
+            "Requests handled, by method, route template and status.",
         );
-        let _ = writeln!(out, "# TYPE http_requests_total counter");
         for ((method, route, status), s) in &series {
             let _ = writeln!(
                 out,
@@ -72,11 +73,12 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP http_request_duration_seconds Time to answer a request."
+        family(
+            &mut out,
+            "http_request_duration_seconds",
+            "histogram",
+            "Time to answer a request.",
         );
-        let _ = writeln!(out, "# TYPE http_request_duration_seconds histogram");
         for ((method, route, status), s) in &series {
             let labels = labels(method, route, *status);
             for (count, bound) in s.buckets.iter().zip(BUCKETS) {
@@ -101,50 +103,41 @@ impl Metrics {
                 s.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP http_requests_in_flight Requests being handled now."
-        );
-        let _ = writeln!(out, "# TYPE http_requests_in_flight gauge");
-        let _ = writeln!(
-            out,
-            "http_requests_in_flight {}",
-            self.in_flight.load(Ordering::SeqCst)
+        gauge(
+            &mut out,
+            "http_requests_in_flight",
+            "Requests being handled now.",
+            self.in_flight.load(Ordering::SeqCst),
         );
         if let Some(pool) = pool {
             let size = pool.size();
             let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-            let max = pool.options().get_max_connections();
-            let _ = writeln!(
-                out,
-                "# HELP db_pool_connections Database connections by state."
+            family(
+                &mut out,
+                "db_pool_connections",
+                "gauge",
+                "Database connections by state.",
             );
-            let _ = writeln!(out, "# TYPE db_pool_connections gauge");
             let _ = writeln!(out, "db_pool_connections{{state=\"idle\"}} {idle}");
             let _ = writeln!(
                 out,
                 "db_pool_connections{{state=\"in_use\"}} {}",
                 size.saturating_sub(idle)
             );
-            let _ = writeln!(
-                out,
-                "# HELP db_pool_max_connections The most connections the pool opens."
+            gauge(
+                &mut out,
+                "db_pool_max_connections",
+                "The most connections the pool opens.",
+                pool.options().get_max_connections(),
             );
-            let _ = writeln!(out, "# TYPE db_pool_max_connections gauge");
-            let _ = writeln!(out, "db_pool_max_connections {max}");
-            let _ = writeln!(
-                out,
-                "# HELP db_pool_waiters Requests waiting for a database connection right now."
-            );
-            let _ = writeln!(out, "# TYPE db_pool_waiters gauge");
-            let _ = writeln!(
-                out,
-                "db_pool_waiters {}",
-                self.db_waiters.load(Ordering::SeqCst).max(0)
+            gauge(
+                &mut out,
+                "db_pool_waiters",
+                "Requests waiting for a database connection right now.",
+                self.db_waiters.load(Ordering::SeqCst).max(0),
             );
         }
-        let _ = writeln!(out, "# HELP app_build_info The running build.");
-        let _ = writeln!(out, "# TYPE app_build_info gauge");
+        family(&mut out, "app_build_info", "gauge", "The running build.");
         let _ = writeln!(
             out,
             "app_build_info{{version=\"{}\",revision=\"{}\"}} 1",
@@ -165,6 +158,18 @@ fn method_label(method: &str) -> &'static str {
         .into_iter()
         .find(|known| *known == method)
         .unwrap_or("OTHER")
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric family.
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A family with one unlabelled sample.
+pub fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 fn labels(method: &str, route: &str, status: u16) -> String {

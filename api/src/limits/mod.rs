@@ -193,32 +193,30 @@ impl Limiter {
 
     /// The limits' lines of the `/metrics` exposition.
     pub fn render_metrics(&self, out: &mut String) {
-        let store = self.store();
-        let _ = writeln!(
+        use crate::http::metrics::{family, gauge};
+        gauge(
             out,
-            "# HELP rate_limit_fallback 1 while Redis is configured but unreachable and limits count per replica."
+            "rate_limit_fallback",
+            "1 while Redis is configured but unreachable and limits count per replica.",
+            u8::from(self.store() == Store::InProcessFallback),
         );
-        let _ = writeln!(out, "# TYPE rate_limit_fallback gauge");
-        let _ = writeln!(
+        family(
             out,
-            "rate_limit_fallback {}",
-            u8::from(store == Store::InProcessFallback)
+            "rate_limit_store_errors_total",
+            "counter",
+            "Redis calls of the limits that failed or timed out.",
         );
-        let _ = writeln!(
-            out,
-            "# HELP rate_limit_store_errors_total Redis calls of the limits that failed or timed out."
-        );
-        let _ = writeln!(out, "# TYPE rate_limit_store_errors_total counter");
         let _ = writeln!(
             out,
             "rate_limit_store_errors_total {}",
             self.redis_errors.load(Ordering::SeqCst)
         );
-        let _ = writeln!(
+        family(
             out,
-            "# HELP rate_limited_requests_total Attempts refused, by the rule that refused them."
+            "rate_limited_requests_total",
+            "counter",
+            "Attempts refused, by the rule that refused them.",
         );
-        let _ = writeln!(out, "# TYPE rate_limited_requests_total counter");
         let refused = self
             .refused
             .lock()

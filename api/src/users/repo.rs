@@ -33,6 +33,24 @@ impl RepoError {
     }
 }
 
+/// A [`User`] from a `query!` record that holds its columns (each record is a type of its
+/// own, so a function could not take them all).
+macro_rules! user_of {
+    ($row:ident) => {
+        User {
+            id: $row.id,
+            email: $row.email,
+            username: $row.username,
+            full_name: $row.full_name,
+            is_active: $row.is_active,
+            is_verified: $row.is_verified,
+            is_admin: $row.is_admin,
+            created_at: $row.created_at,
+            updated_at: $row.updated_at,
+        }
+    };
+}
+
 /// A user with what signing in checks.
 #[derive(Debug)]
 pub struct LoginRow {
@@ -107,19 +125,9 @@ impl<'a> UserRepo<'a> {
         .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.map(|row| LoginRow {
-            user: User {
-                id: row.id,
-                email: row.email,
-                username: row.username,
-                full_name: row.full_name,
-                is_active: row.is_active,
-                is_verified: row.is_verified,
-                is_admin: row.is_admin,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            },
             password_hash: row.password_hash,
             token_version: row.token_version,
+            user: user_of!(row),
         }))
     }
 
@@ -134,18 +142,8 @@ impl<'a> UserRepo<'a> {
         .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.map(|row| {
-            let user = User {
-                id: row.id,
-                email: row.email,
-                username: row.username,
-                full_name: row.full_name,
-                is_active: row.is_active,
-                is_verified: row.is_verified,
-                is_admin: row.is_admin,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            };
-            (user, row.token_version)
+            let version = row.token_version;
+            (user_of!(row), version)
         }))
     }
 

@@ -411,14 +411,7 @@ async fn many_accounts_guessed_from_one_address_are_limited_too(pool: PgPool) {
 
 /// A sign-in that came through a proxy which set `X-Forwarded-For: client`.
 async fn login_via(app: &TestApp, client: &str, username: &str, password: &str) -> StatusCode {
-    app.client
-        .post(app.url("/api/v1/auth/login"))
-        .header("x-forwarded-for", client)
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
+    crate::helpers::sign_in_via(&app.url(""), client, username, password).await
 }
 
 /// Five failed sign-ins to five accounts, all from `client` through the proxy.
@@ -444,14 +437,7 @@ async fn behind_an_ingress_nobody_trusts_failures_never_lock_out_everyone(pool: 
 
 #[sqlx::test]
 async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool) {
-    let app = TestApp::spawn_with(
-        pool,
-        &[
-            ("TRUSTED_PROXIES", "127.0.0.0/8"),
-            ("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "5"),
-        ],
-    )
-    .await;
+    let app = TestApp::behind_proxy(pool, &[("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "5")]).await;
     app.create_user("pavel").await;
     guess_five_accounts_via(&app, "198.51.100.1").await;
     assert_eq!(
@@ -473,7 +459,7 @@ async fn behind_a_trusted_ingress_the_limit_is_per_forwarded_client(pool: PgPool
 
 #[sqlx::test]
 async fn an_attacker_at_one_address_cannot_lock_another_out_of_an_account(pool: PgPool) {
-    let app = TestApp::spawn_with(pool, &[("TRUSTED_PROXIES", "127.0.0.0/8")]).await;
+    let app = TestApp::behind_proxy(pool, &[]).await;
     app.create_user("victor").await;
     let mut statuses = Vec::new();
     for _ in 0..30 {
@@ -500,14 +486,7 @@ async fn an_attacker_at_one_address_cannot_lock_another_out_of_an_account(pool: 
 
 #[sqlx::test]
 async fn the_username_and_the_email_count_against_one_account(pool: PgPool) {
-    let app = TestApp::spawn_with(
-        pool,
-        &[
-            ("TRUSTED_PROXIES", "127.0.0.0/8"),
-            ("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "6"),
-        ],
-    )
-    .await;
+    let app = TestApp::behind_proxy(pool, &[("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", "6")]).await;
     app.create_user("wanda").await;
     for (client, name) in [
         ("198.51.100.1", "wanda"),

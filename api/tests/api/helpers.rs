@@ -84,6 +84,13 @@ impl TestApp {
         }
     }
 
+    /// A server behind a trusted proxy on loopback: `X-Forwarded-For` names the client.
+    pub async fn behind_proxy(pool: PgPool, extra: &[(&str, &str)]) -> Self {
+        let mut settings = vec![("TRUSTED_PROXIES", "127.0.0.0/8")];
+        settings.extend_from_slice(extra);
+        Self::spawn_with(pool, &settings).await
+    }
+
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.token.lock().unwrap().as_deref() {
             Some(token) => request.bearer_auth(token),
@@ -233,4 +240,17 @@ pub fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A sign-in at the server at `base` (`http://host:port`) that came through a proxy which
+/// set `X-Forwarded-For: client`; its status.
+pub async fn sign_in_via(base: &str, client: &str, username: &str, password: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }

@@ -8,18 +8,9 @@ use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::helpers::{PASSWORD, TestApp, database_url, expect_json, required_redis_url};
-
-async fn sign_in_via(base: &str, client: &str, username: &str, password: &str) -> StatusCode {
-    reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .header("x-forwarded-for", client)
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
+use crate::helpers::{
+    PASSWORD, TestApp, database_url, expect_json, required_redis_url, sign_in_via,
+};
 
 #[sqlx::test]
 async fn two_api_processes_behind_a_trusted_proxy_share_one_sign_in_limit(
@@ -69,14 +60,7 @@ async fn two_api_processes_behind_a_trusted_proxy_share_one_sign_in_limit(
 
 #[sqlx::test]
 async fn sign_ups_are_limited_per_client_address(pool: PgPool) {
-    let app = TestApp::spawn_with(
-        pool,
-        &[
-            ("TRUSTED_PROXIES", "127.0.0.0/8"),
-            ("SIGN_UPS_PER_ADDRESS_PER_HOUR", "2"),
-        ],
-    )
-    .await;
+    let app = TestApp::behind_proxy(pool, &[("SIGN_UPS_PER_ADDRESS_PER_HOUR", "2")]).await;
     let sign_up = |client: &'static str, name: &str| {
         app.client
             .post(app.url("/api/v1/users"))
