@@ -71,7 +71,7 @@ pub enum ApiError {
 impl From<crate::limits::Refused> for ApiError {
     fn from(refused: crate::limits::Refused) -> Self {
         let what = match refused.rule {
-            "sign_up_address" => "too many sign-ups from this address",
+            "sign_up_address" | "sign_up_forwarding_peer" => "too many sign-ups from this address",
             "password_change" => "too many password-change attempts",
             _ => "too many sign-in attempts",
         };

@@ -632,6 +632,10 @@ fn redis_runs_in_the_chart_for_dev_and_staging_and_outside_it_in_prod() {
     for env in ["dev", "staging"] {
         let config = &one(env, "ConfigMap", "api")["data"];
         assert_eq!(config["REDIS_URL"], "redis://api-redis:6379/0", "{env}");
+        assert_eq!(
+            config["REDIS_KEY_PREFIX"], "api:limits:",
+            "one prefix per release"
+        );
         let redis = one(env, "StatefulSet", "api-redis");
         let pod = &redis["spec"]["template"]["spec"];
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{env}");
@@ -677,6 +681,13 @@ fn redis_runs_in_the_chart_for_dev_and_staging_and_outside_it_in_prod() {
     );
     let prod = &one("prod", "ConfigMap", "api")["data"];
     assert_eq!(prod["REDIS_URL"], "redis://redis.prod.internal:6379/0");
+    for env in ["staging", "prod"] {
+        assert_eq!(
+            one(env, "ConfigMap", "api")["data"]["TRUSTED_PROXIES"],
+            "10.0.0.0/8",
+            "{env}: the limits see clients, not the ingress controller"
+        );
+    }
     let api = &one("prod", "Deployment", "api")["spec"]["template"]["spec"];
     let volume = api["volumes"]
         .as_sequence()

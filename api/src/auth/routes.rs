@@ -51,12 +51,14 @@ const MAX_IDENTIFIER: usize = 254;
 )]
 async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenResponse>, ApiError> {
     let mut body = JsonObject::read_as::<LoginRequest>(req).await?;
+    // In NFC, as emails are stored (usernames are ASCII).
     let identifier = |s: &str| {
-        let s = s.trim();
+        use unicode_normalization::UnicodeNormalization;
+        let s: String = s.trim().nfc().collect();
         if s.chars().count() > MAX_IDENTIFIER {
             Err(format!("must be at most {MAX_IDENTIFIER} characters"))
         } else {
-            Ok(s.to_owned())
+            Ok(s)
         }
     };
     let username = body.optional("username", string(identifier));
@@ -77,12 +79,11 @@ async fn login(req: &mut Request, depot: &mut Depot) -> Result<Json<TokenRespons
     };
 
     let state = AppState::from_depot(depot)?;
-    let found = UserRepo::for_state(state)
-        .find_for_login(&identifier)
-        .await?;
+    let repo = UserRepo::for_state(state);
+    let found = repo.find_for_login(&identifier).await?;
     let account = match &found {
         Some(row) => Account::Known(row.user.id),
-        None => Account::unknown(&identifier),
+        None => Account::unknown(&repo.fold(&identifier).await?),
     };
     let address = client_address::of_request(req, &state.trusted_proxies);
     let limits = state.limit_rules.sign_in(&account, address);

@@ -101,12 +101,19 @@ impl Env<'_> {
             let settings = info.redis_settings().clone().set_password(password);
             info = info.set_redis_settings(settings);
         }
+        let timeout = self.duration("REDIS_TIMEOUT", Duration::from_millis(500))?;
+        if timeout.is_zero() {
+            return Err(ConfigError::new(
+                "REDIS_TIMEOUT",
+                "must be above 0 (every Redis call would fail); 500ms suits a Redis nearby",
+            ));
+        }
         Ok(Some(RedisSettings {
             info,
             key_prefix: self
                 .get("REDIS_KEY_PREFIX")
                 .unwrap_or_else(|| "api:limits:".to_owned()),
-            timeout: self.duration("REDIS_TIMEOUT", Duration::from_millis(500))?,
+            timeout,
         }))
     }
 }
@@ -177,5 +184,7 @@ mod tests {
         }
         let orphan = limits(&[("REDIS_PASSWORD", "x")]).unwrap_err();
         assert_eq!(orphan.variable, "REDIS_URL");
+        let zero = limits(&[("REDIS_URL", "redis://cache"), ("REDIS_TIMEOUT", "0s")]).unwrap_err();
+        assert_eq!(zero.variable, "REDIS_TIMEOUT");
     }
 }

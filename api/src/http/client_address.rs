@@ -11,8 +11,14 @@ use ipnet::{IpNet, Ipv6Net};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAddress {
     Known(IpAddr),
-    /// Forwarded by a peer that is not a trusted proxy, or by one that did not say who
-    /// the client is: no address limit applies (the account limit still does).
+    /// Forwarding headers from a peer that is not a trusted proxy: an ingress nobody
+    /// declared, or a client writing them itself. The peer may stand for many clients,
+    /// so only looser per-peer limits apply to it (see `crate::limits::rules`).
+    Forwarded {
+        peer: IpAddr,
+    },
+    /// A trusted proxy that did not say who the client is: no address limit applies
+    /// (the account limit still does).
     Unknown,
 }
 
@@ -30,7 +36,15 @@ impl ClientAddress {
                         .unwrap_or_else(|_| v6.to_string()),
                 ),
             },
-            Self::Unknown => None,
+            Self::Forwarded { .. } | Self::Unknown => None,
+        }
+    }
+
+    /// The key of the peer that forwarded the request, for [`ClientAddress::Forwarded`].
+    pub fn forwarding_peer_key(&self) -> Option<String> {
+        match self {
+            Self::Forwarded { peer } => Self::Known(*peer).key(),
+            _ => None,
         }
     }
 }
@@ -46,7 +60,7 @@ pub fn client_address(
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return if forwarded_for.is_some() || real_ip.is_some() {
-            ClientAddress::Unknown
+            ClientAddress::Forwarded { peer }
         } else {
             ClientAddress::Known(peer)
         };
@@ -131,13 +145,15 @@ mod tests {
         );
         assert_eq!(
             client_address(peer, Some("198.51.100.1"), None, &trusted()),
-            ClientAddress::Unknown,
-            "a forged header neither counts nor hides the request behind someone else"
+            ClientAddress::Forwarded { peer },
+            "a forged header does not move the request onto someone else's counters"
         );
         assert_eq!(
             client_address(ip("10.1.2.3"), Some("198.51.100.1"), None, &[]),
-            ClientAddress::Unknown,
-            "an ingress nobody declared trusted: the client is unknown, not the ingress"
+            ClientAddress::Forwarded {
+                peer: ip("10.1.2.3")
+            },
+            "an ingress nobody declared trusted: the client is unknown, the peer forwards"
         );
     }
 

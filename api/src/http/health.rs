@@ -53,13 +53,19 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
             message: "the server is shutting down and takes no new work".into(),
         });
     }
-    match probe::ping(&state.pool, state.readiness_timeout).await {
+    // Both within READINESS_TIMEOUT, at once, so a Redis that hangs cannot push the
+    // probe past its deadline.
+    let (database, rate_limits) = tokio::join!(
+        probe::ping(&state.pool, state.readiness_timeout),
+        rate_limits(state)
+    );
+    match database {
         Ok(round_trip) => {
             res.render(Json(json!({
                 "status": "ready",
                 "checks": {
                     "database": { "status": "ok", "round_trip_ms": round_trip.as_secs_f64() * 1000.0 },
-                    "rate_limits": rate_limits(state).await,
+                    "rate_limits": rate_limits,
                 },
             })));
             Ok(())
@@ -73,7 +79,9 @@ pub async fn readiness(depot: &mut Depot, res: &mut Response) -> Result<(), ApiE
 
 async fn rate_limits(state: &AppState) -> serde_json::Value {
     use crate::limits::Store;
-    let store = state.limiter.check_store().await;
+    let store = tokio::time::timeout(state.readiness_timeout, state.limiter.check_store())
+        .await
+        .unwrap_or_else(|_| state.limiter.store());
     let status = match store {
         Store::Redis | Store::InProcess => "ok",
         Store::InProcessFallback => "degraded",

@@ -38,10 +38,21 @@ impl MemoryCounters {
         }
     }
 
-    /// Counts one attempt on each counter in order and stops at the first one past its
-    /// limit (see [`super::Limiter::attempt`]).
+    /// Refuses when any counter is already at its limit, counting nothing; otherwise
+    /// counts one attempt on every counter (see [`super::Limiter::attempt`]).
     pub fn attempt(&self, counters: &[Counter], now: Instant) -> Result<(), Refused> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let full = counters
+            .iter()
+            .filter_map(|counter| {
+                let entry = entries.get(&counter.key)?;
+                (entry.expires > now && entry.count >= counter.rule.limit)
+                    .then(|| (counter.rule, entry.expires - now))
+            })
+            .max_by_key(|(_, left)| *left);
+        if let Some((rule, left)) = full {
+            return Err(refused(rule, left));
+        }
         for counter in counters {
             if !entries.contains_key(&counter.key) && entries.len() >= self.max_entries {
                 make_room(&mut entries, now, self.max_entries);
@@ -57,9 +68,6 @@ impl MemoryCounters {
                 };
             }
             entry.count = entry.count.saturating_add(1);
-            if entry.count > counter.rule.limit {
-                return Err(refused(counter.rule, entry.expires - now));
-            }
         }
         Ok(())
     }
@@ -125,6 +133,7 @@ mod tests {
         for _ in 0..2 {
             assert!(counters.attempt(&[pair], start).is_ok());
         }
+        assert_eq!(counters.len(), 1);
         let refused = counters
             .attempt(&[pair], start + Duration::from_secs(10))
             .unwrap_err();
@@ -143,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_stops_before_the_wider_counters() {
+    fn a_refused_attempt_counts_nowhere() {
         let counters = MemoryCounters::default();
         let now = Instant::now();
         let pair = rule("pair", 1).counter(&["ada", "attacker"]);

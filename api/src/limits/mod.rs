@@ -95,10 +95,11 @@ impl Limiter {
         }
     }
 
-    /// Counts one attempt on each counter in order, stopping at the first one past its
-    /// limit: so list the narrowest first (an account from one address, then the
-    /// address, then the account), and guesses refused by a narrow counter never add to
-    /// the wider ones. That is what keeps one address from locking an account for all.
+    /// Refuses the attempt when any counter is already at its limit, counting nothing;
+    /// otherwise counts it on every counter. So a guesser refused by its own
+    /// account-and-address counter adds nothing to the account's counter, and cannot
+    /// lock the account for others; and refused attempts make no new keys, so a flood of
+    /// them cannot push other counters out of a full store.
     pub async fn attempt(&self, counters: &[Counter]) -> Result<(), Refused> {
         let outcome = match self.redis_to_try() {
             Some(redis) => match redis.attempt(counters).await {

@@ -10,20 +10,28 @@ use super::{Counter, Refused};
 use crate::config::RedisSettings;
 use crate::limits::memory::refused;
 
-/// KEYS: the counters in order; ARGV: per counter, its window in ms and its limit.
-/// Returns `{0, 0}` when every counter is within its limit, else `{index, ms left}` of
-/// the first that is not (later counters are left untouched).
+/// KEYS: the counters; ARGV: per counter, its window in ms and its limit. When any
+/// counter is already at its limit, returns `{index, ms left}` of the one that frees up
+/// last and counts nothing (so refused attempts make no keys and add to no counter);
+/// otherwise counts one attempt on every counter and returns `{0, 0}`.
 const ATTEMPT: &str = r"
+local worst, worst_left = 0, -1
 for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[2 * i - 1])
-  local count = redis.call('INCR', key)
-  local left = redis.call('PTTL', key)
-  if left < 0 then
-    redis.call('PEXPIRE', key, window)
-    left = window
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[2 * i]) then
+    local left = redis.call('PTTL', key)
+    if left > worst_left then
+      worst, worst_left = i, left
+    end
   end
-  if count > tonumber(ARGV[2 * i]) then
-    return {i, left}
+end
+if worst > 0 then
+  return {worst, worst_left}
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  if redis.call('PTTL', key) < 0 then
+    redis.call('PEXPIRE', key, tonumber(ARGV[2 * i - 1]))
   end
 end
 return {0, 0}

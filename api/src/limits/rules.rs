@@ -8,8 +8,12 @@
 //!   current password, so it is a guessing oracle too);
 //! - sign-up: this address per hour.
 //!
-//! A client whose address is unknown (forwarded by a proxy not in `TRUSTED_PROXIES`)
-//! counts against the account only: its address would be the proxy's, shared by all.
+//! A request forwarded by a peer not in `TRUSTED_PROXIES` (an undeclared ingress, or a
+//! client writing the headers itself) has no known client address: its peer may stand for
+//! everyone behind an ingress. It counts against the account, and against its peer at
+//! `FORWARDING_PEER_FACTOR` times the per-address limits (sign-in across accounts, sign-up),
+//! so a forged header buys no unlimited guessing or sign-ups, while a busy undeclared
+//! ingress is not locked out by a few failures. Set `TRUSTED_PROXIES` to count per client.
 
 use std::time::Duration;
 
@@ -20,6 +24,8 @@ use crate::config::LimitSettings;
 use crate::http::client_address::ClientAddress;
 
 const MINUTE: Duration = Duration::from_secs(60);
+/// How much more a forwarding peer may do than one client address.
+pub const FORWARDING_PEER_FACTOR: u32 = 10;
 const HOUR: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Debug, Clone, Copy)]
@@ -29,10 +35,14 @@ pub struct Rules {
     sign_in_account: Rule,
     password_change: Rule,
     sign_up_address: Rule,
+    sign_in_forwarding_peer: Rule,
+    sign_up_forwarding_peer: Rule,
 }
 
 /// The account a sign-in names: its id when it exists (one counter whether the user
-/// typed the username or the email, in any case), else the name as typed, normalised.
+/// typed the username or the email, in any case), else the name as the database folds
+/// it (`UserRepo::fold`): two spellings share a counter exactly when they would find the
+/// same account, so the counters cannot tell whether a name exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Account {
     Known(Uuid),
@@ -40,9 +50,9 @@ pub enum Account {
 }
 
 impl Account {
-    pub fn unknown(typed: &str) -> Self {
-        use unicode_normalization::UnicodeNormalization;
-        Self::Unknown(typed.trim().nfkc().collect::<String>().to_lowercase())
+    /// `folded`: the name after the database's `lower()`.
+    pub fn unknown(folded: &str) -> Self {
+        Self::Unknown(folded.to_owned())
     }
 
     fn subject(&self) -> String {
@@ -87,6 +97,20 @@ impl Rules {
                 settings.sign_ups_per_address_per_hour,
                 HOUR,
             ),
+            sign_in_forwarding_peer: rule(
+                "sign_in_forwarding_peer",
+                settings
+                    .sign_in_per_address
+                    .saturating_mul(FORWARDING_PEER_FACTOR),
+                MINUTE,
+            ),
+            sign_up_forwarding_peer: rule(
+                "sign_up_forwarding_peer",
+                settings
+                    .sign_ups_per_address_per_hour
+                    .saturating_mul(FORWARDING_PEER_FACTOR),
+                HOUR,
+            ),
         }
     }
 
@@ -107,10 +131,18 @@ impl Rules {
                     forgiven_on_success: Some(pair),
                 }
             }
-            None => SignIn {
-                counters: vec![account_wide],
-                forgiven_on_success: None,
-            },
+            None => {
+                let mut counters: Vec<Counter> = address
+                    .forwarding_peer_key()
+                    .map(|peer| self.sign_in_forwarding_peer.counter(&[&peer]))
+                    .into_iter()
+                    .collect();
+                counters.push(account_wide);
+                SignIn {
+                    counters,
+                    forgiven_on_success: None,
+                }
+            }
         }
     }
 
@@ -119,10 +151,11 @@ impl Rules {
     }
 
     pub fn sign_up(&self, address: ClientAddress) -> Vec<Counter> {
-        address
-            .key()
-            .map(|address| vec![self.sign_up_address.counter(&[&address])])
-            .unwrap_or_default()
+        match (address.key(), address.forwarding_peer_key()) {
+            (Some(address), _) => vec![self.sign_up_address.counter(&[&address])],
+            (None, Some(peer)) => vec![self.sign_up_forwarding_peer.counter(&[&peer])],
+            (None, None) => Vec::new(),
+        }
     }
 }
 
@@ -163,13 +196,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_are_one_account_in_any_case_or_form() {
-        assert_eq!(Account::unknown(" Dennis "), Account::unknown("dennis"));
-        assert_eq!(
-            Account::unknown("ｄｅｎｎｉｓ"),
-            Account::unknown("dennis"),
-            "full-width letters fold too"
-        );
+    fn a_forwarding_peer_counts_at_ten_times_the_address_limits() {
+        let peer = ClientAddress::Forwarded {
+            peer: "10.1.2.3".parse().unwrap(),
+        };
+        let sign_in = rules().sign_in(&Account::unknown("ada"), peer);
+        let names: Vec<&str> = sign_in.counters.iter().map(|c| c.rule.name).collect();
+        assert_eq!(names, ["sign_in_forwarding_peer", "sign_in_account"]);
+        assert_eq!(sign_in.counters[0].rule.limit, 200);
+        assert_eq!(rules().sign_up(peer)[0].rule.limit, 200);
     }
 
     #[test]

@@ -131,6 +131,16 @@ impl<'a> UserRepo<'a> {
         }))
     }
 
+    /// `name` case-folded as the database folds it for [`UserRepo::find_for_login`], so an
+    /// unknown name is counted under exactly the spellings that would find one account.
+    pub async fn fold(&self, name: &str) -> Result<String, RepoError> {
+        Ok(
+            sqlx::query_scalar!(r#"SELECT lower($1) AS "folded!""#, name)
+                .fetch_one(&mut *self.conn().await?)
+                .await?,
+        )
+    }
+
     /// The user a token names, with the token version current for it, in one query.
     pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, RepoError> {
         let row = sqlx::query!(

@@ -524,6 +524,58 @@ async fn an_overlong_sign_in_name_is_refused_before_anything_is_counted(pool: Pg
     }
 }
 
+/// Forged forwarding headers from an untrusted peer buy no unlimited guessing: the peer
+/// is counted at ten times the per-address limit across accounts.
+#[sqlx::test]
+async fn a_client_forging_forwarding_headers_is_still_limited_across_accounts(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &[("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", "2")]).await;
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let forged = format!("198.51.100.{i}");
+        statuses.push(login_via(&app, &forged, &format!("nobody{i}"), "wrong password").await);
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 20, "{statuses:?}");
+    assert_eq!(statuses[24], StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Whether a name exists shows neither in the answer nor in the limits: spellings share
+/// a counter exactly when the database would find one account under them.
+#[sqlx::test]
+async fn the_limits_do_not_tell_whether_a_name_exists(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.create_user("carol").await;
+    for (name, other_spelling) in [("carol", "ｃａｒｏｌ"), ("dave", "ｄａｖｅ")] {
+        for _ in 0..5 {
+            let wrong = login(
+                &app,
+                json!({"username": name, "password": "wrong password"}),
+            )
+            .await;
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        }
+        let other = login(
+            &app,
+            json!({"username": other_spelling, "password": "wrong password"}),
+        )
+        .await;
+        assert_eq!(
+            other.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name}: another spelling that finds no account has counters of its own"
+        );
+        let same = login(
+            &app,
+            json!({"username": name.to_uppercase(), "password": "x"}),
+        )
+        .await;
+        assert_eq!(same.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+    }
+}
+
 #[sqlx::test]
 async fn concurrent_guesses_cannot_slip_under_the_limit(pool: PgPool) {
     let app = TestApp::spawn(pool).await;

@@ -410,6 +410,67 @@ async fn an_email_spelled_composed_or_decomposed_is_one_address(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_decomposed_spelling_signs_in_to_an_address_stored_composed(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let mut user = new_user("yves");
+    user["email"] = json!("yv\u{e8}s@example.com");
+    app.post_json("/api/v1/users", &user).await;
+    let signed_in = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "yve\u{300}s@example.com", "password": crate::helpers::PASSWORD}),
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+}
+
+/// The migration that brings stored emails to NFC: one per address, never a conflict.
+#[sqlx::test]
+async fn stored_emails_are_brought_to_nfc_without_conflicts(pool: PgPool) {
+    let rows = [
+        ("user1", "z\u{e9}lie@example.com", "z\u{e9}lie@example.com"),
+        // Its NFC form is taken by u1: left as it is.
+        (
+            "user2",
+            "ze\u{301}lie@example.com",
+            "ze\u{301}lie@example.com",
+        ),
+        ("user3", "noe\u{308}l@example.com", "no\u{eb}l@example.com"),
+        // Two spellings of one address, neither in NFC: the older one is rewritten.
+        (
+            "user4",
+            "ae\u{323}\u{301}@example.com",
+            "a\u{1eb9}\u{301}@example.com",
+        ),
+        (
+            "user5",
+            "ae\u{301}\u{323}@example.com",
+            "ae\u{301}\u{323}@example.com",
+        ),
+    ];
+    for (name, email, _) in rows {
+        sqlx::query("INSERT INTO users (email, username, password_hash) VALUES ($1, $2, 'x')")
+            .bind(email)
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let migration = include_str!("../../migrations/20261124000002_normalize_emails.sql");
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::raw_sql(migration).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    for (name, _, expected) in rows {
+        let email: String = sqlx::query_scalar("SELECT email FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(email, expected, "{name}");
+    }
+}
+
+#[sqlx::test]
 async fn the_last_administrator_cannot_be_removed_or_deactivated(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.sign_in_as_admin("root").await;
