@@ -236,7 +236,8 @@ impl<'a> UserRepo<'a> {
         )
         .fetch_all(&mut *self.conn().await?)
         .await?;
-        let total = sqlx::query_scalar!(r#"SELECT count(*) AS "total!" FROM users"#)
+        // Kept by a trigger (migration `user_count`): no count of the whole table per page.
+        let total = sqlx::query_scalar!("SELECT n FROM user_count")
             .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok((users, total))

@@ -502,3 +502,33 @@ async fn the_last_administrator_cannot_be_removed_or_deactivated(pool: PgPool) {
         .unwrap();
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
 }
+
+/// The listing's total is kept by the database as users come and go (racing sign-ups and
+/// deletes included), not counted over the whole table per page.
+#[sqlx::test]
+async fn the_listed_total_follows_sign_ups_and_deletes(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    app.sign_in_as_admin("root").await;
+    let sign_ups = (0..20).map(|i| {
+        let app = &app;
+        async move { app.create_user(&format!("racer{i}")).await }
+    });
+    let created = futures::future::join_all(sign_ups).await;
+    for user in &created[..5] {
+        let path = format!("/api/v1/users/{}", user["id"].as_str().unwrap());
+        assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    }
+    let page = expect_json(app.get("/api/v1/users?size=1").await, StatusCode::OK).await;
+    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 16);
+    assert_eq!(page["total"], counted, "{page}");
+    sqlx::query("TRUNCATE users").execute(&pool).await.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT n FROM user_count")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "a truncation resets the count");
+}
