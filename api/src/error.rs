@@ -70,14 +70,9 @@ pub enum ApiError {
 
 impl From<crate::limits::Refused> for ApiError {
     fn from(refused: crate::limits::Refused) -> Self {
-        let what = match refused.rule {
-            "sign_up_address" | "sign_up_forwarding_peer" => "too many sign-ups from this address",
-            "password_change" => "too many password-change attempts",
-            _ => "too many sign-in attempts",
-        };
         Self::TooManyRequests {
-            what,
-            retry_after: refused.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            what: refused.message,
+            retry_after: refused.retry_after.as_secs_f64().ceil() as u64,
         }
     }
 }

@@ -55,7 +55,7 @@ impl std::fmt::Debug for RedisSettings {
 
 impl Env<'_> {
     pub(super) fn limits(&self) -> Result<LimitSettings, ConfigError> {
-        let per_minute = |name: &'static str, default: u32| {
+        let count = |name: &'static str, default: u32| {
             let value = self
                 .parsed::<u32>(name, "a whole number of attempts")?
                 .unwrap_or(default);
@@ -64,9 +64,9 @@ impl Env<'_> {
             }
             Ok(value)
         };
-        let pair = per_minute("LOGIN_ATTEMPTS_PER_MINUTE", 5)?;
-        let address = per_minute("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 20)?;
-        let account = per_minute("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", 50)?;
+        let pair = count("LOGIN_ATTEMPTS_PER_MINUTE", 5)?;
+        let address = count("LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 20)?;
+        let account = count("LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", 50)?;
         if account <= pair {
             return Err(ConfigError::new(
                 "LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
@@ -80,7 +80,7 @@ impl Env<'_> {
             sign_in_per_account_and_address: pair,
             sign_in_per_address: address,
             sign_in_per_account: account,
-            sign_ups_per_address_per_hour: per_minute("SIGN_UPS_PER_ADDRESS_PER_HOUR", 20)?,
+            sign_ups_per_address_per_hour: count("SIGN_UPS_PER_ADDRESS_PER_HOUR", 20)?,
             redis: self.redis()?,
         })
     }

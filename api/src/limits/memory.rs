@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::{Counter, Refused, Rule};
+use super::{Counter, Refused};
 use crate::limits::key::Key;
 
 /// The most counters kept; past it the ones closest to expiry go first.
@@ -51,7 +51,7 @@ impl MemoryCounters {
             })
             .max_by_key(|(_, left)| *left);
         if let Some((rule, left)) = full {
-            return Err(refused(rule, left));
+            return Err(Refused::new(rule, left));
         }
         for counter in counters {
             if !entries.contains_key(&counter.key) && entries.len() >= self.max_entries {
@@ -88,13 +88,6 @@ impl MemoryCounters {
     }
 }
 
-pub(super) fn refused(rule: Rule, retry_after: Duration) -> Refused {
-    Refused {
-        rule: rule.name,
-        retry_after: retry_after.max(Duration::from_secs(1)),
-    }
-}
-
 /// Drops expired entries; if that frees less than a tenth, also the tenth closest to
 /// expiry (the ones that would have gone soonest anyway).
 fn make_room(entries: &mut HashMap<Key, Entry>, now: Instant, max_entries: usize) {
@@ -115,13 +108,17 @@ fn make_room(entries: &mut HashMap<Key, Entry>, now: Instant, max_entries: usize
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::limits::Rule;
 
     fn rule(name: &'static str, limit: u32) -> Rule {
         Rule {
             name,
             limit,
             window: Duration::from_secs(60),
+            refusal: "too many attempts",
         }
     }
 

@@ -20,12 +20,14 @@ use self::memory::MemoryCounters;
 use self::redis_store::RedisCounters;
 use crate::config::RedisSettings;
 
-/// How many attempts a window allows, and its name in logs, metrics and errors.
+/// How many attempts a window allows, its name in logs and metrics, and what a refused
+/// client is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     pub name: &'static str,
     pub limit: u32,
     pub window: Duration,
+    pub refusal: &'static str,
 }
 
 impl Rule {
@@ -46,11 +48,23 @@ pub struct Counter {
     pub key: Key,
 }
 
-/// An attempt over a limit: which rule refused it, and when its window ends.
+/// An attempt over a limit: which rule refused it, what to tell the client, and when the
+/// rule's window ends (at least a second away, as `Retry-After` counts whole seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     pub rule: &'static str,
+    pub message: &'static str,
     pub retry_after: Duration,
+}
+
+impl Refused {
+    pub fn new(rule: Rule, retry_after: Duration) -> Self {
+        Self {
+            rule: rule.name,
+            message: rule.refusal,
+            retry_after: retry_after.max(Duration::from_secs(1)),
+        }
+    }
 }
 
 /// Where counts are kept right now, for readiness and metrics.
@@ -101,17 +115,11 @@ impl Limiter {
     /// lock the account for others; and refused attempts make no new keys, so a flood of
     /// them cannot push other counters out of a full store.
     pub async fn attempt(&self, counters: &[Counter]) -> Result<(), Refused> {
-        let outcome = match self.redis_to_try() {
-            Some(redis) => match redis.attempt(counters).await {
-                Ok(outcome) => {
-                    self.redis_answered();
-                    outcome
-                }
-                Err(err) => {
-                    self.redis_failed(redis, &err);
-                    self.memory.attempt(counters, Instant::now())
-                }
-            },
+        let outcome = match self
+            .on_redis(async |redis| redis.attempt(counters).await)
+            .await
+        {
+            Some(outcome) => outcome,
             None => self.memory.attempt(counters, Instant::now()),
         };
         if let Err(refused) = &outcome {
@@ -128,22 +136,13 @@ impl Limiter {
     /// Forgets a counter's attempts (a successful sign-in from that address).
     pub async fn forgive(&self, counter: &Counter) {
         self.memory.forgive(&counter.key);
-        if let Some(redis) = self.redis_to_try() {
-            match redis.forgive(counter).await {
-                Ok(()) => self.redis_answered(),
-                Err(err) => self.redis_failed(redis, &err),
-            }
-        }
+        self.on_redis(async |redis| redis.forgive(counter).await)
+            .await;
     }
 
     /// Where counts go now, after asking Redis (unless it failed within the last second).
     pub async fn check_store(&self) -> Store {
-        if let Some(redis) = self.redis_to_try() {
-            match redis.ping().await {
-                Ok(()) => self.redis_answered(),
-                Err(err) => self.redis_failed(redis, &err),
-            }
-        }
+        self.on_redis(async |redis| redis.ping().await).await;
         self.store()
     }
 
@@ -152,6 +151,25 @@ impl Limiter {
             (None, _) => Store::InProcess,
             (Some(_), true) => Store::InProcessFallback,
             (Some(_), false) => Store::Redis,
+        }
+    }
+
+    /// `call` on Redis, noting whether it answered; `None` when it failed, or when there is
+    /// no Redis to try right now (see [`Limiter::redis_to_try`]).
+    async fn on_redis<T>(
+        &self,
+        call: impl AsyncFnOnce(&RedisCounters) -> anyhow::Result<T>,
+    ) -> Option<T> {
+        let redis = self.redis_to_try()?;
+        match call(redis).await {
+            Ok(value) => {
+                self.redis_answered();
+                Some(value)
+            }
+            Err(err) => {
+                self.redis_failed(redis, &err);
+                None
+            }
         }
     }
 

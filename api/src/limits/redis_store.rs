@@ -8,7 +8,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Counter, Refused};
 use crate::config::RedisSettings;
-use crate::limits::memory::refused;
 
 /// KEYS: the counters; ARGV: per counter, its window in ms and its limit. When any
 /// counter is already at its limit, returns `{index, ms left}` of the one that frees up
@@ -86,7 +85,10 @@ impl RedisCounters {
                     .ok_or_else(|| {
                         anyhow::anyhow!("Redis answered counter {index} of {}", counters.len())
                     })?;
-                Err(refused(rule, Duration::from_millis((*left).max(0) as u64)))
+                Err(Refused::new(
+                    rule,
+                    Duration::from_millis((*left).max(0) as u64),
+                ))
             }
             other => anyhow::bail!("Redis answered {other:?} to the attempt script"),
         })

@@ -24,6 +24,9 @@ use crate::config::LimitSettings;
 use crate::http::client_address::ClientAddress;
 
 const MINUTE: Duration = Duration::from_secs(60);
+const SIGN_IN: &str = "too many sign-in attempts";
+const SIGN_UP: &str = "too many sign-ups from this address";
+const PASSWORD_CHANGE: &str = "too many password-change attempts";
 /// How much more a forwarding peer may do than one client address.
 pub const FORWARDING_PEER_FACTOR: u32 = 10;
 const HOUR: Duration = Duration::from_secs(60 * 60);
@@ -74,28 +77,42 @@ pub struct SignIn {
 
 impl Rules {
     pub fn new(settings: &LimitSettings) -> Self {
-        let rule = |name, limit, window| Rule {
+        let rule = |name, limit, window, refusal| Rule {
             name,
             limit,
             window,
+            refusal,
         };
         Self {
             sign_in_account_and_address: rule(
                 "sign_in_account_address",
                 settings.sign_in_per_account_and_address,
                 MINUTE,
+                SIGN_IN,
             ),
-            sign_in_address: rule("sign_in_address", settings.sign_in_per_address, MINUTE),
-            sign_in_account: rule("sign_in_account", settings.sign_in_per_account, MINUTE),
+            sign_in_address: rule(
+                "sign_in_address",
+                settings.sign_in_per_address,
+                MINUTE,
+                SIGN_IN,
+            ),
+            sign_in_account: rule(
+                "sign_in_account",
+                settings.sign_in_per_account,
+                MINUTE,
+                SIGN_IN,
+            ),
             password_change: rule(
                 "password_change",
                 settings.sign_in_per_account_and_address,
                 MINUTE,
+                PASSWORD_CHANGE,
             ),
             sign_up_address: rule(
                 "sign_up_address",
                 settings.sign_ups_per_address_per_hour,
                 HOUR,
+                SIGN_UP,
             ),
             sign_in_forwarding_peer: rule(
                 "sign_in_forwarding_peer",
@@ -103,6 +120,7 @@ impl Rules {
                     .sign_in_per_address
                     .saturating_mul(FORWARDING_PEER_FACTOR),
                 MINUTE,
+                SIGN_IN,
             ),
             sign_up_forwarding_peer: rule(
                 "sign_up_forwarding_peer",
@@ -110,6 +128,7 @@ impl Rules {
                     .sign_ups_per_address_per_hour
                     .saturating_mul(FORWARDING_PEER_FACTOR),
                 HOUR,
+                SIGN_UP,
             ),
         }
     }

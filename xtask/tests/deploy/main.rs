@@ -683,14 +683,7 @@ fn status_reports_revision_image_and_pods() {
     let bed = bed("status", Scenario::new());
     seed_release(&bed, "test", "first");
     seed_release(&bed, "test", TAG);
-    bed.kubectl(&[
-        "--namespace",
-        "api-test",
-        "scale",
-        "deployment/api",
-        "--replicas",
-        "3",
-    ]);
+    bed.scale_api(3);
     bed.wait_for("three ready pods", |server| {
         rollout_done(server, "api-test")
             && server

@@ -103,14 +103,7 @@ fn the_rollback_target_is_the_last_revision_a_deploy_verified() {
 fn fields_changed_by_kubectl_are_taken_back_and_named() {
     let bed = bed("conflict", Scenario::new());
     seed_release(&bed, "test", "good");
-    bed.kubectl(&[
-        "--namespace",
-        "api-test",
-        "scale",
-        "deployment/api",
-        "--replicas",
-        "2",
-    ]);
+    bed.scale_api(2);
     let api = crate::real_api::RealApi::start(true);
     let mut bed = bed;
     bed.forward_to(&api.address);

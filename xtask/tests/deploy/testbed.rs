@@ -311,6 +311,20 @@ impl TestBed {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// `kubectl scale` of the api Deployment to `replicas`, by hand as an operator would
+    /// (kubectl then owns `.spec.replicas`).
+    pub fn scale_api(&self, replicas: u32) {
+        let replicas = replicas.to_string();
+        self.kubectl(&[
+            "--namespace",
+            "api-test",
+            "scale",
+            "deployment/api",
+            "--replicas",
+            &replicas,
+        ]);
+    }
+
     /// Runs `cargo xtask` (the built binary) against the scratch repository.
     pub fn xtask(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
