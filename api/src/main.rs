@@ -50,6 +50,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure this machine's password hashing rate at the api's parameters: hashes per
+    /// second with THREADS at once, to size PASSWORD_HASHING_CONCURRENCY and read sign-in
+    /// throughput against. Needs no database settings.
+    HashRate {
+        /// Hashes computed at once (PASSWORD_HASHING_CONCURRENCY's meaning).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: u16,
+        /// How long to measure, e.g. 2s.
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        duration: Duration,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +72,9 @@ fn main() -> ExitCode {
     }) = &cli.command
     {
         return smoke(url, *ready_timeout, *json);
+    }
+    if let Some(Command::HashRate { threads, duration }) = &cli.command {
+        return hash_rate(usize::from(*threads), *duration);
     }
     let serving = matches!(cli.command, None | Some(Command::Serve));
     // Only a serving process signs tokens: the others run without the key.
@@ -90,7 +104,7 @@ fn main() -> ExitCode {
                 for_migrations,
             } => commands::wait_db(config, timeout, for_migrations).await,
             Command::CreateAdmin => commands::create_admin(config).await,
-            Command::Smoke { .. } => Ok(()),
+            Command::Smoke { .. } | Command::HashRate { .. } => Ok(()),
         }
     });
     match result {
@@ -130,6 +144,27 @@ fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn hash_rate(threads: usize, duration: Duration) -> ExitCode {
+    match api::users::password::hash_rate(threads, duration) {
+        Ok(rate) => {
+            #[allow(clippy::print_stdout)] // the figure is this command's output
+            {
+                println!(
+                    "{{\"threads\":{threads},\"hashes\":{},\"seconds\":{:.3},\"per_second\":{:.2}}}",
+                    rate.hashes,
+                    rate.elapsed.as_secs_f64(),
+                    rate.per_second()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("api: error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

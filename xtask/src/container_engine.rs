@@ -81,6 +81,22 @@ impl Engine {
         }
     }
 
+    /// The size of a local image, in bytes, as the engine reports it.
+    pub fn image_size(&self, reference: &str) -> anyhow::Result<u64> {
+        let output = self.output(&["image", "inspect", "--format", "{{.Size}}", reference])?;
+        if !output.status.success() {
+            bail!(
+                "{} image inspect {reference}: {}",
+                self.program,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.trim()
+            .parse()
+            .with_context(|| format!("{} reported the size {:?}", self.program, text.trim()))
+    }
+
     /// `build <args> <context>`, its output shown on stderr.
     pub fn build(&self, args: &[String], context: &Path) -> anyhow::Result<()> {
         let mut command = Command::new(&self.program);

@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation in Rust, so the same steps run on a laptop and in CI.
 //! Dispatch only; each task lives in its own module.
 
+mod bench;
 mod build;
 mod chart_docs;
 mod cluster;
@@ -21,6 +22,7 @@ mod project;
 mod redis;
 mod release;
 mod render;
+mod scratch_database;
 mod security_scan;
 mod smoke_task;
 mod sqlx_prepare;
@@ -53,6 +55,9 @@ enum Task {
     /// The whole test suite, as CI runs it: fmt check, clippy -D warnings, all tests on a
     /// real PostgreSQL (DATABASE_URL or a throwaway server).
     Test(test::Args),
+    /// Measure the api and the deployer against baselines from the same run (pgbench,
+    /// the machine's hash rate) and judge the performance targets; --quick for a first look.
+    Bench(bench::Args),
     /// Render an overlay: target/deploy/<env>/values.yaml and, through `helm template`,
     /// target/deploy/<env>/manifests.yaml.
     Render(render::Args),
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Up(args) => up::run(&args),
         Task::Test(args) => test::run(&args),
+        Task::Bench(args) => bench::run(&args),
         Task::Render(args) => render::run(&args),
         Task::Lint => lint::run(),
         Task::ChartDocs(args) => chart_docs::run(&args),

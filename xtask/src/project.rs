@@ -79,6 +79,13 @@ pub fn host_and_port(authority: &str, default_port: u16) -> Option<(String, u16)
 }
 
 /// Prints a step heading, plainly so CI logs stay readable.
+/// `program` in a folder of PATH.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
 pub fn step(message: &str) {
     eprintln!("==> {message}");
 }

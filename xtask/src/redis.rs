@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ impl Redis {
         }
         let server = server
             .map(Path::to_path_buf)
-            .or_else(|| on_path("redis-server"));
+            .or_else(|| crate::project::on_path("redis-server"));
         match server {
             Some(server) => Ok(Self::Throwaway(ThrowawayRedis::start(&server)?)),
             None => Ok(Self::Absent),
@@ -83,12 +83,6 @@ fn address_of(url: &str) -> Option<SocketAddr> {
     let authority = rest.split(['/', '?']).next()?;
     let (host, port) = crate::project::host_and_port(authority, 6379)?;
     (host.as_str(), port).to_socket_addrs().ok()?.next()
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }
 
 /// A `redis-server` xtask started; stopped when dropped.
@@ -194,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_throwaway_server_answers_and_stops_when_dropped() {
-        let server = on_path("redis-server")
+        let server = crate::project::on_path("redis-server")
             .expect("redis-server on PATH (scripts/install-tools.sh installs it)");
         let redis = ThrowawayRedis::start(&server).unwrap();
         let port = redis.port;

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 
 use crate::postgres::Database;
 use crate::project;
+use crate::scratch_database::ScratchDatabase;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -87,7 +88,7 @@ fn differences(
 /// writing what they checked into a folder of their own; returns that folder.
 fn derive(database: &Database) -> anyhow::Result<PathBuf> {
     let name = format!("xtask_sqlx_{}", std::process::id());
-    let url = scratch_database(database.url(), &name)?;
+    let scratch = ScratchDatabase::create(database.url(), &name, true)?;
     let out = project::target_dir().join("sqlx-prepare");
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
@@ -101,89 +102,17 @@ fn derive(database: &Database) -> anyhow::Result<PathBuf> {
         .args(["check", "--quiet", "--package", "api", "--lib"])
         .current_dir(project::root())
         .env("SQLX_OFFLINE", "false")
-        .env("DATABASE_URL", &url)
+        .env("DATABASE_URL", scratch.url())
         .env("SQLX_OFFLINE_DIR", &out)
         .status()
         .context("running cargo check")?;
-    let dropped = drop_database(database.url(), &name);
+    let dropped = scratch.remove();
     if !status.success() {
         bail!(
             "cargo check against the migrated schema failed (see above): a query does not fit it"
         );
     }
     dropped?;
-    Ok(out)
-}
-
-/// Creates database `name` next to the one `url` names and applies the api's migrations.
-fn scratch_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let migrations = project::root().join("api/migrations");
-    let scratch = with_database(url, name)?;
-    block_on(async {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(url)
-            .await
-            .context("connecting to the database server")?;
-        // `name` is ours (letters, digits, underscores), never input.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name}"
-        )))
-        .execute(&mut admin)
-        .await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .with_context(|| format!("creating the scratch database {name}"))?;
-        let mut conn = sqlx::PgConnection::connect(&scratch)
-            .await
-            .with_context(|| format!("connecting to {name}"))?;
-        sqlx::migrate::Migrator::new(migrations.as_path())
-            .await
-            .with_context(|| format!("reading {}", migrations.display()))?
-            .run(&mut conn)
-            .await
-            .context("applying the api's migrations")?;
-        Ok(scratch)
-    })
-}
-
-fn drop_database(url: &str, name: &str) -> anyhow::Result<()> {
-    block_on(async {
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(url).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await?;
-        Ok(())
-    })
-    .with_context(|| format!("dropping the scratch database {name}"))
-}
-
-fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting a runtime")?
-        .block_on(work)
-}
-
-/// `url` with its database (the path) replaced by `name`.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let rest = base
-        .strip_prefix("postgres://")
-        .or_else(|| base.strip_prefix("postgresql://"))
-        .context("DATABASE_URL is not a postgres:// URL")?;
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let mut out = format!("postgres://{authority}/{name}");
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
     Ok(out)
 }
 
@@ -218,19 +147,6 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_scratch_database_replaces_only_the_name() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5433/postgres?sslmode=disable", "x").unwrap(),
-            "postgres://u:p@h:5433/x?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgresql://h", "x").unwrap(),
-            "postgres://h/x"
-        );
-        assert!(with_database("mysql://h/db", "x").is_err());
-    }
 
     #[test]
     fn differences_name_missing_changed_and_stale_queries() {

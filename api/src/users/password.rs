@@ -221,6 +221,55 @@ impl PasswordGate {
     }
 }
 
+/// How many hashes `threads` threads made in `elapsed` (see [`hash_rate`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HashRate {
+    pub hashes: u64,
+    pub elapsed: Duration,
+}
+
+impl HashRate {
+    pub fn per_second(&self) -> f64 {
+        self.hashes as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+/// Hashes on `threads` threads at once for about `duration`, as sign-ups do (same
+/// parameters, same per-thread memory): the ceiling of sign-in and sign-up throughput
+/// with `PASSWORD_HASHING_CONCURRENCY` = `threads` on this machine.
+pub fn hash_rate(threads: usize, duration: Duration) -> anyhow::Result<HashRate> {
+    let password = Password::parse("a benchmark password")
+        .map_err(|err| anyhow::anyhow!("benchmark password: {err}"))?;
+    let started = std::time::Instant::now();
+    let deadline = started + duration;
+    let counts = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<u64> {
+                    let mut hashes = 0;
+                    while std::time::Instant::now() < deadline {
+                        hash_now(&password)?;
+                        hashes += 1;
+                    }
+                    Ok(hashes)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<u64>>>()
+    })?;
+    Ok(HashRate {
+        hashes: counts.iter().sum(),
+        elapsed: started.elapsed(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +292,16 @@ mod tests {
         assert!(verify_now("correct horse battery", &theirs).unwrap());
         assert!(!verify_now("wrong horse battery", &theirs).unwrap());
         assert!(verify_now("x", "not a hash").is_err());
+    }
+
+    #[test]
+    fn the_hash_rate_counts_every_thread_s_hashes() {
+        let rate = hash_rate(2, Duration::from_millis(1)).unwrap();
+        assert!(
+            rate.hashes >= 2,
+            "each thread finishes at least one hash: {rate:?}"
+        );
+        assert!(rate.per_second() > 0.0);
     }
 
     #[tokio::test]

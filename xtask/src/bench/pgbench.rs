@@ -1,0 +1,102 @@
+//! The database's own limit in the same run: `pgbench` at the api's concurrency running
+//! the single-row select and the insert the api runs, prepared as sqlx prepares them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// The api's `GET /api/v1/users/{id}` query (`UserRepo::find`) on a random seeded user;
+/// seeded ids are `md5('bench' || n)`, so the script can name one.
+pub fn select_script(users: u64) -> String {
+    format!(
+        "\\set n random(1, {users})\n\
+         SELECT id, email, username, full_name, is_active, is_verified, is_admin, created_at, updated_at \
+         FROM users WHERE id = md5('bench' || :n)::uuid;\n"
+    )
+}
+
+/// The api's sign-up insert (`UserRepo::insert`), a new name each time.
+pub fn insert_script(password_hash: &str) -> String {
+    let hash = password_hash.replace('\'', "''");
+    format!(
+        "INSERT INTO users (email, username, full_name, password_hash, is_admin) \
+         VALUES ('pg-' || gen_random_uuid() || '@bench.example', 'pg-' || gen_random_uuid(), NULL, '{hash}', false) \
+         RETURNING id, email, username, full_name, is_active, is_verified, is_admin, created_at, updated_at;\n"
+    )
+}
+
+/// Transactions per second of `script` with `clients` connections for `duration`.
+pub fn run(
+    pgbench: &Path,
+    url: &str,
+    name: &str,
+    script: &str,
+    clients: u32,
+    duration: Duration,
+    dir: &Path,
+) -> anyhow::Result<f64> {
+    let path = dir.join(format!("pgbench-{name}.sql"));
+    std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
+    let output = Command::new(pgbench)
+        .args(["--no-vacuum", "--protocol=prepared", "--jobs=2"])
+        .arg(format!("--client={clients}"))
+        .arg(format!("--time={}", duration.as_secs().max(1)))
+        .arg(format!("--file={}", path.display()))
+        .arg(url)
+        .output()
+        .with_context(|| format!("running {}", pgbench.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "pgbench {name} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    tps(&stdout).with_context(|| format!("no tps in pgbench's output:\n{stdout}"))
+}
+
+fn tps(stdout: &str) -> Option<f64> {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+}
+
+/// `pgbench` from PATH or next to the PostgreSQL server binaries.
+pub fn find() -> Option<PathBuf> {
+    crate::project::on_path("pgbench").or_else(|| {
+        std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin/pgbench"))
+            .filter(|path| path.is_file())
+            .max()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_rate_pgbench_reports() {
+        let stdout = "number of failed transactions: 0 (0.000%)\nlatency average = 1.283 ms\n\
+                      initial connection time = 40.117 ms\ntps = 49871.225431 (without initial connection time)\n";
+        assert_eq!(tps(stdout), Some(49871.225431));
+        assert_eq!(tps("latency average = 1.283 ms"), None);
+    }
+
+    #[test]
+    fn the_scripts_run_the_apis_own_statements() {
+        assert!(select_script(10_000).contains("random(1, 10000)"));
+        assert!(select_script(1).contains("FROM users WHERE id = md5('bench' || :n)::uuid"));
+        assert!(
+            insert_script("$argon2id$'x").contains("'$argon2id$''x'"),
+            "quotes doubled"
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! The load scenarios, each 64 connections for the plan's duration, and the figures each
+//! gives: reads against pgbench's select, sign-ups and sign-ins against the hash rate.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::api_process::{self, ApiProcess, RssPeak};
+use super::report::{Figure, Target};
+use super::seed;
+use super::wrk::{self, Outcome, Scenario};
+use crate::scratch_database::block_on;
+
+/// Where and how hard to load.
+pub struct Load<'a> {
+    pub wrk: &'a Path,
+    pub api: &'a ApiProcess,
+    pub dir: &'a Path,
+    pub duration: Duration,
+    pub connections: u32,
+}
+
+impl Load<'_> {
+    fn run(
+        &self,
+        name: &'static str,
+        request: String,
+        count_statuses: bool,
+    ) -> anyhow::Result<Outcome> {
+        crate::project::step(name);
+        let scenario = Scenario {
+            name,
+            request,
+            count_statuses,
+            connections: self.connections,
+            duration: self.duration,
+        };
+        wrk::run(self.wrk, &self.api.base_url(), &scenario, self.dir)
+    }
+}
+
+/// Users per list page: the api's default.
+const PAGE_SIZE: u64 = 10;
+
+/// The ids of seeded users 1..=n, as the api prints them.
+pub fn seeded_ids(url: &str, users: u64) -> anyhow::Result<Vec<String>> {
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT md5('bench' || n)::uuid::text FROM generate_series(1, $1::bigint) AS n",
+        )
+        .bind(i64::try_from(users)?)
+        .fetch_all(&mut conn)
+        .await
+        .context("reading the seeded ids")?)
+    })
+}
+
+fn bearer(token: &str) -> String {
+    format!(
+        "local headers = {{ [\"Authorization\"] = {} }}\n",
+        wrk::lua_string(&format!("Bearer {token}"))
+    )
+}
+
+fn list_request(token: &str, users: u64) -> String {
+    format!(
+        "{}function request()\n  return wrk.format(\"GET\", \"/api/v1/users?size={PAGE_SIZE}&page=\" .. math.random({}), headers)\nend\n",
+        bearer(token),
+        users.div_ceil(PAGE_SIZE)
+    )
+}
+
+/// `/healthz`, a user by a random id, a random list page: rates, latencies, errors,
+/// CPU per request on both sides, and the api's peak memory under them.
+pub fn reads(
+    load: &Load,
+    token: &str,
+    ids: &[String],
+    select_tps: f64,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let rss = RssPeak::watch(load.api.pid());
+
+    let health = load.run(
+        "healthz",
+        "function request()\n  return wrk.format(\"GET\", \"/healthz\")\nend\n".into(),
+        false,
+    )?;
+    figures.push(Figure::info("GET /healthz", health.rate(), "req/s"));
+    figures.push(Figure::info("GET /healthz p99", health.p99_ms(), "ms"));
+
+    let id_list = ids
+        .iter()
+        .map(|id| wrk::lua_string(id))
+        .collect::<Vec<_>>()
+        .join(",");
+    let by_id = format!(
+        "{}local ids = {{ {id_list} }}\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/users/\" .. ids[math.random(#ids)], headers)\nend\n",
+        bearer(token)
+    );
+    let ticks = api_process::ticks_per_second();
+    let (api_before, pg_before) = (
+        api_process::cpu_ticks(load.api.pid()).unwrap_or(0),
+        api_process::postgres_cpu_ticks(),
+    );
+    let get = load.run("user by id", by_id, false)?;
+    let api_ticks = api_process::cpu_ticks(load.api.pid())
+        .unwrap_or(0)
+        .saturating_sub(api_before);
+    let pg_ticks = api_process::postgres_cpu_ticks().saturating_sub(pg_before);
+    let per_request =
+        |ticks_used: u64| ticks_used as f64 / ticks / get.requests.max(1) as f64 * 1e6;
+    figures.push(Figure::info("GET user by id", get.rate(), "req/s"));
+    figures.push(Figure::with_target(
+        "GET user by id / pgbench select",
+        get.rate() / select_tps,
+        "x",
+        Target::AtLeast(0.5),
+    ));
+    figures.push(Figure::info("GET user by id p50", get.p50_ms(), "ms"));
+    figures.push(Figure::with_target(
+        "GET user by id p99",
+        get.p99_ms(),
+        "ms",
+        Target::AtMost(20.0),
+    ));
+    figures.push(Figure::with_target(
+        "GET user by id errors",
+        get.errors(&[200]) as f64,
+        "",
+        Target::AtMost(0.0),
+    ));
+    figures.push(Figure::info(
+        "api CPU per GET user by id",
+        per_request(api_ticks),
+        "µs",
+    ));
+    figures.push(Figure::info(
+        "PostgreSQL CPU per GET user by id",
+        per_request(pg_ticks),
+        "µs",
+    ));
+    figures.push(Figure::info(
+        "api CPU / PostgreSQL CPU per GET user by id",
+        api_ticks as f64 / pg_ticks.max(1) as f64,
+        "x",
+    ));
+
+    let list = load.run("list page", list_request(token, ids.len() as u64), false)?;
+    figures.push(Figure::info("GET a list page", list.rate(), "req/s"));
+    figures.push(Figure::with_target(
+        "GET a list page / pgbench select",
+        list.rate() / select_tps,
+        "x",
+        Target::AtLeast(0.3),
+    ));
+    figures.push(Figure::info("GET a list page p99", list.p99_ms(), "ms"));
+    figures.push(Figure::with_target(
+        "GET a list page errors",
+        list.errors(&[200]) as f64,
+        "",
+        Target::AtMost(0.0),
+    ));
+
+    figures.push(Figure::with_target(
+        "api RSS peak, reads",
+        rss.finish(),
+        "MiB",
+        Target::AtMost(40.0),
+    ));
+    Ok(figures)
+}
+
+/// The p99 of random list pages over `users` users.
+pub fn list_p99(load: &Load, token: &str, users: u64) -> anyhow::Result<f64> {
+    Ok(load
+        .run("list page at scale", list_request(token, users), false)?
+        .p99_ms())
+}
+
+/// Sign-ups and sign-ins: accepted per second against the hash rate, every answer within
+/// a second (excess ones 503), and the api's peak memory against the chart's limit.
+pub fn hashing(load: &Load, hash_rate: f64, insert_tps: f64) -> anyhow::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let rss = RssPeak::watch(load.api.pid());
+    let run_id = std::process::id();
+    let sign_up = format!(
+        "local n = 0\nfunction request()\n  n = n + 1\n  local name = string.format(\"su{run_id}_%d_%d\", tid, n)\n  \
+         local body = string.format('{{\"email\":\"%s@bench.example\",\"username\":\"%s\",\"password\":\"{}\"}}', name, name)\n  \
+         return wrk.format(\"POST\", \"/api/v1/users\", {{ [\"Content-Type\"] = \"application/json\" }}, body)\nend\n",
+        seed::PASSWORD
+    );
+    let up = load.run("sign-up", sign_up, true)?;
+    push_hashing(&mut figures, "sign-up", &up, 201, hash_rate);
+    figures.push(Figure::info(
+        "sign-up / pgbench insert",
+        up.rate_of(201) / insert_tps,
+        "x",
+    ));
+
+    let sign_in = format!(
+        "function request()\n  local body = string.format('{{\"username\":\"bench%d\",\"password\":\"{}\"}}', math.random({}))\n  \
+         return wrk.format(\"POST\", \"/api/v1/auth/login\", {{ [\"Content-Type\"] = \"application/json\" }}, body)\nend\n",
+        seed::PASSWORD,
+        super::USERS
+    );
+    let signed_in = load.run("sign-in", sign_in, true)?;
+    push_hashing(&mut figures, "sign-in", &signed_in, 200, hash_rate);
+
+    let limit = chart_memory_limit_mib();
+    let peak = rss.finish();
+    figures.push(match limit {
+        Ok(limit) => Figure::with_target(
+            "api RSS peak, sign-ups and sign-ins",
+            peak,
+            "MiB",
+            Target::AtMost(limit),
+        )
+        .noted("(the chart's memory limit)"),
+        Err(err) => Figure::info("api RSS peak, sign-ups and sign-ins", peak, "MiB")
+            .noted(format!("({err:#})")),
+    });
+    Ok(figures)
+}
+
+fn push_hashing(
+    figures: &mut Vec<Figure>,
+    name: &str,
+    outcome: &Outcome,
+    accepted: u16,
+    hash_rate: f64,
+) {
+    figures.push(Figure::info(
+        format!("{name} accepted"),
+        outcome.rate_of(accepted),
+        "/s",
+    ));
+    figures.push(Figure::with_target(
+        format!("{name} accepted / hash rate"),
+        outcome.rate_of(accepted) / hash_rate,
+        "x",
+        Target::AtLeast(0.8),
+    ));
+    figures.push(Figure::with_target(
+        format!("{name} p99 (503s included)"),
+        outcome.p99_ms(),
+        "ms",
+        Target::AtMost(1000.0),
+    ));
+    figures.push(Figure::info(
+        format!("{name} answered 503 (busy)"),
+        outcome.count_of(503) as f64,
+        "",
+    ));
+    figures.push(Figure::with_target(
+        format!("{name} errors"),
+        outcome.errors(&[accepted, 503]) as f64,
+        "",
+        Target::AtMost(0.0),
+    ));
+}
+
+/// `resources.limits.memory` of the chart's values, in MiB.
+fn chart_memory_limit_mib() -> anyhow::Result<f64> {
+    let path = crate::project::chart_dir().join("values.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let values: serde_yaml::Value =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let limit = values["resources"]["limits"]["memory"]
+        .as_str()
+        .context("the chart sets no resources.limits.memory")?;
+    mib_of(limit).with_context(|| {
+        format!("resources.limits.memory {limit:?} is not a quantity such as 128Mi")
+    })
+}
+
+fn mib_of(quantity: &str) -> Option<f64> {
+    let (digits, factor) = if let Some(n) = quantity.strip_suffix("Mi") {
+        (n, 1.0)
+    } else if let Some(n) = quantity.strip_suffix("Gi") {
+        (n, 1024.0)
+    } else if let Some(n) = quantity.strip_suffix('M') {
+        (n, 1e6 / 1048576.0)
+    } else {
+        (quantity, 1.0 / 1048576.0)
+    };
+    digits.parse::<f64>().ok().map(|n| n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_quantities_read_in_mib() {
+        assert_eq!(mib_of("128Mi"), Some(128.0));
+        assert_eq!(mib_of("1Gi"), Some(1024.0));
+        assert_eq!(mib_of("134217728"), Some(128.0));
+        assert_eq!(mib_of("lots"), None);
+        assert!(
+            chart_memory_limit_mib().unwrap() > 0.0,
+            "the chart has a limit"
+        );
+    }
+
+    #[test]
+    fn list_pages_are_drawn_from_every_page_there_is() {
+        let lua = list_request("t0ken", 10_001);
+        assert!(lua.contains("math.random(1001)"), "{lua}");
+        assert!(lua.contains("\"Bearer t0ken\""), "{lua}");
+    }
+}

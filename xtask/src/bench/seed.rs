@@ -1,0 +1,93 @@
+//! The benchmark's data: an administrator made by the api itself (`api create-admin`),
+//! whose token reads other users, and N users written straight into the table with the
+//! administrator's password hash (hashing each would take minutes). Seeded ids are
+//! `md5('bench' || n)`, so pgbench and wrk can pick one at random by number.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::http_probe;
+use crate::scratch_database::block_on;
+
+pub const ADMIN: &str = "bench-admin";
+/// The password of the administrator and of every seeded user.
+pub const PASSWORD: &str = "bench password 1234";
+
+/// Makes the administrator through the api's own command; returns its password hash.
+pub fn admin(binary: &Path, env: &[(String, String)], url: &str) -> anyhow::Result<String> {
+    let output = Command::new(binary)
+        .arg("create-admin")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("ADMIN_USERNAME", ADMIN)
+        .env("ADMIN_EMAIL", "bench-admin@bench.example")
+        .env("ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .context("running api create-admin")?;
+    if !output.status.success() {
+        bail!(
+            "api create-admin failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
+                .bind(ADMIN)
+                .fetch_one(&mut conn)
+                .await
+                .context("reading the administrator's password hash")?;
+        Ok(hash)
+    })
+}
+
+/// Users `bench<n>` for `n` in `from..=to`, newest last, in batches of 100,000 (each one
+/// transaction); then the planner's statistics are refreshed.
+pub fn users(url: &str, from: u64, to: u64, password_hash: &str) -> anyhow::Result<()> {
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start + 99_999);
+            sqlx::query(
+                "INSERT INTO users (id, email, username, full_name, password_hash, created_at, updated_at) \
+                 SELECT md5('bench' || n)::uuid, 'bench' || n || '@bench.example', 'bench' || n, \
+                        'Bench User ' || n, $1, \
+                        timestamptz '2026-01-01' + n * interval '1 millisecond', \
+                        timestamptz '2026-01-01' + n * interval '1 millisecond' \
+                 FROM generate_series($2::bigint, $3::bigint) AS n",
+            )
+            .bind(password_hash)
+            .bind(i64::try_from(start)?)
+            .bind(i64::try_from(end)?)
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("seeding users {start} to {end}"))?;
+            start = end + 1;
+        }
+        sqlx::raw_sql("ANALYZE users").execute(&mut conn).await?;
+        Ok(())
+    })
+}
+
+/// An access token of the administrator.
+pub fn admin_token(address: SocketAddr) -> anyhow::Result<String> {
+    let body = serde_json::json!({ "username": ADMIN, "password": PASSWORD }).to_string();
+    let (status, reply) =
+        http_probe::request(address, "POST", "/api/v1/auth/login", &[], Some(&body))
+            .context("signing in as the benchmark administrator")?;
+    if status != 200 {
+        bail!("signing in as the benchmark administrator answered {status}: {reply}");
+    }
+    let reply: serde_json::Value = serde_json::from_str(&reply)
+        .with_context(|| format!("the sign-in reply is not JSON: {reply}"))?;
+    reply["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the sign-in reply has no access_token")
+}
