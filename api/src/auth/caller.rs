@@ -6,6 +6,7 @@ use salvo::http::header::AUTHORIZATION;
 use salvo::prelude::*;
 use uuid::Uuid;
 
+use super::token::Bearer;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::model::User;
@@ -51,8 +52,42 @@ pub async fn require_caller(
     }
 }
 
-/// The signed-in user of a request; 401 when there is none.
-async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError> {
+/// Middleware for a route that loads its caller together with what it reads, in one
+/// query (`GET /api/v1/users/{id}`): answers 401 for a missing, malformed, forged or
+/// expired token before the route looks at its path, else puts the [`Bearer`] in the
+/// depot. The route must then check the caller with [`check_caller`].
+#[handler]
+pub async fn require_bearer(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let outcome = match AppState::from_depot(depot) {
+        Ok(state) => bearer(req, state),
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(bearer) => {
+            depot.insert_typed(bearer);
+        }
+        Err(err) => {
+            err.write(req, depot, res).await;
+            ctrl.skip_rest();
+        }
+    }
+}
+
+/// The [`Bearer`] put in the depot by [`require_bearer`].
+pub fn bearer_from_depot(depot: &Depot) -> Result<Bearer, ApiError> {
+    depot
+        .get_typed::<Bearer>()
+        .copied()
+        .map_err(|_| anyhow::anyhow!("a route is missing the require_bearer hoop").into())
+}
+
+/// The token of a request, checked for signature, audience and expiry (no database).
+fn bearer(req: &Request, state: &AppState) -> Result<Bearer, ApiError> {
     let header = req.header::<String>(AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized("sign in first: send Authorization: Bearer <access token>".into())
     })?;
@@ -64,12 +99,33 @@ async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError>
                 "the Authorization header must be `Bearer <access token>`".into(),
             )
         })?;
-    let bearer = state.tokens.verify(token.trim()).ok_or_else(|| {
+    state.tokens.verify(token.trim()).ok_or_else(|| {
         ApiError::Unauthorized("the access token is invalid or expired; sign in again".into())
-    })?;
-    match UserRepo::for_state(state).find_caller(bearer.user).await? {
-        Some((user, version)) if user.is_active && version == bearer.version => Ok(user),
-        Some((user, _)) if user.is_active => Err(ApiError::Unauthorized(
+    })
+}
+
+/// The signed-in user of a request; 401 when there is none.
+async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError> {
+    let bearer = bearer(req, state)?;
+    let found = UserRepo::for_state(state).find_caller(bearer.user).await?;
+    check_caller(
+        found
+            .as_ref()
+            .map(|(user, version)| (user.is_active, *version)),
+        &bearer,
+    )?;
+    found
+        .map(|(user, _)| user)
+        .ok_or_else(|| anyhow::anyhow!("check_caller let an absent user through").into())
+}
+
+/// 401 unless the token's user was found (`is_active`, current token version) active,
+/// with the token issued under that version (not before a password change, a
+/// deactivation or a sign-out).
+pub fn check_caller(found: Option<(bool, i32)>, bearer: &Bearer) -> Result<(), ApiError> {
+    match found {
+        Some((true, version)) if version == bearer.version => Ok(()),
+        Some((true, _)) => Err(ApiError::Unauthorized(
             "the access token was revoked (password changed or signed out); sign in again".into(),
         )),
         _ => Err(ApiError::Unauthorized(
@@ -78,9 +134,14 @@ async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError>
     }
 }
 
-/// 403 unless `caller` is `target` or an administrator.
-pub fn require_self_or_admin(caller: &User, target: Uuid) -> Result<(), ApiError> {
-    if caller.id == target || caller.is_admin {
+/// 403 unless the caller (`caller_id`, an administrator or not) is `target` or an
+/// administrator.
+pub fn require_self_or_admin(
+    caller_id: Uuid,
+    is_admin: bool,
+    target: Uuid,
+) -> Result<(), ApiError> {
+    if caller_id == target || is_admin {
         Ok(())
     } else {
         Err(ApiError::Forbidden(

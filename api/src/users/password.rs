@@ -246,12 +246,15 @@ pub fn hash_rate(threads: usize, duration: Duration) -> anyhow::Result<HashRate>
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 scope.spawn(|| -> anyhow::Result<u64> {
+                    // At least one each, so a short run still measures every thread.
                     let mut hashes = 0;
-                    while std::time::Instant::now() < deadline {
+                    loop {
                         hash_now(&password)?;
                         hashes += 1;
+                        if std::time::Instant::now() >= deadline {
+                            return Ok(hashes);
+                        }
                     }
-                    Ok(hashes)
                 })
             })
             .collect();

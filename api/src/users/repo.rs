@@ -59,6 +59,14 @@ pub struct LoginRow {
     pub token_version: i32,
 }
 
+/// What a request's access check needs of its caller.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerFacts {
+    pub is_active: bool,
+    pub is_admin: bool,
+    pub token_version: i32,
+}
+
 pub struct UserRepo<'a> {
     pool: &'a PgPool,
     /// Counts requests waiting for a pooled connection (the `db_pool_waiters` metric).
@@ -157,6 +165,69 @@ impl<'a> UserRepo<'a> {
         }))
     }
 
+    /// The caller's facts and the user `target`, in one query: `None` when the caller
+    /// does not exist; the user `None` when it does not.
+    pub async fn find_as(
+        &self,
+        caller: Uuid,
+        target: Uuid,
+    ) -> Result<Option<(CallerFacts, Option<User>)>, RepoError> {
+        let row = sqlx::query!(
+            r#"SELECT c.is_active AS caller_active, c.is_admin AS caller_admin,
+                      c.token_version AS caller_version,
+                      t.id AS "id?", t.email AS "email?", t.username AS "username?",
+                      t.full_name, t.is_active AS "is_active?", t.is_verified AS "is_verified?",
+                      t.is_admin AS "is_admin?", t.created_at AS "created_at?",
+                      t.updated_at AS "updated_at?"
+               FROM users c LEFT JOIN users t ON t.id = $2
+               WHERE c.id = $1"#,
+            caller,
+            target
+        )
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        Ok(row.map(|row| {
+            let facts = CallerFacts {
+                is_active: row.caller_active,
+                is_admin: row.caller_admin,
+                token_version: row.caller_version,
+            };
+            let user = match (
+                row.id,
+                row.email,
+                row.username,
+                row.is_active,
+                row.is_verified,
+                row.is_admin,
+                row.created_at,
+                row.updated_at,
+            ) {
+                (
+                    Some(id),
+                    Some(email),
+                    Some(username),
+                    Some(is_active),
+                    Some(is_verified),
+                    Some(is_admin),
+                    Some(created_at),
+                    Some(updated_at),
+                ) => Some(User {
+                    id,
+                    email,
+                    username,
+                    full_name: row.full_name,
+                    is_active,
+                    is_verified,
+                    is_admin,
+                    created_at,
+                    updated_at,
+                }),
+                _ => None,
+            };
+            (facts, user)
+        }))
+    }
+
     pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, RepoError> {
         Ok(
             sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", id)
@@ -209,18 +280,6 @@ impl<'a> UserRepo<'a> {
         .fetch_one(&mut *self.conn().await?)
         .await
         .map_err(conflict_or_other)
-    }
-
-    pub async fn find(&self, id: Uuid) -> Result<Option<User>, RepoError> {
-        Ok(sqlx::query_as!(
-            User,
-            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
-                    created_at, updated_at \
-             FROM users WHERE id = $1",
-            id
-        )
-        .fetch_optional(&mut *self.conn().await?)
-        .await?)
     }
 
     /// One page, newest first; `id` breaks ties so the order is stable between pages.

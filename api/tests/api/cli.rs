@@ -510,6 +510,80 @@ async fn every_log_line_of_a_request_carries_its_request_id(
     assert_eq!(access_line["request_id"], "trace-me-42", "{access_line}");
 }
 
+/// The statements sqlx ran for the request `request_id`, from its debug log lines.
+fn statements_of(log: &[String], request_id: &str) -> Vec<String> {
+    log.iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "sqlx::query" && line["span"]["request_id"] == request_id)
+        .map(|line| line["summary"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[sqlx::test]
+async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnectOptions) {
+    let url = database_url(&db);
+    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(migrated.success, "{}", migrated.output);
+    let (child, address, log) = serve_logged(&[
+        ("DATABASE_URL", &url),
+        ("RUST_LOG", "info,sqlx::query=debug"),
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{address}");
+    let user = crate::helpers::new_user("counted");
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/users"))
+        .json(&user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "counted", "password": user["password"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let read = client
+        .get(format!("{base}/api/v1/users/{}", created["id"].as_str().unwrap()))
+        .bearer_auth(token)
+        .header("x-request-id", "one-query")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let me = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(token)
+        .header("x-request-id", "me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    terminate(&child).await;
+    let mut child = child;
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let lines = log.lock().unwrap().clone();
+    assert_eq!(
+        statements_of(&lines, "me").len(),
+        1,
+        "the log shows each statement (the check itself works): {lines:#?}"
+    );
+    let statements = statements_of(&lines, "one-query");
+    assert_eq!(
+        statements.len(),
+        1,
+        "the caller and the user come in one statement: {statements:#?}"
+    );
+}
+
 /// wrk, as `cargo xtask test` finds or installs it.
 fn wrk() -> String {
     std::env::var("API_TEST_WRK").expect(

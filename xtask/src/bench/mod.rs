@@ -119,7 +119,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     project::step(&format!("migrating and seeding {USERS} users"));
     run_api(&binary, "migrate", &env)?;
-    let hash = seed::admin(&binary, &env, scratch.url())?;
+    let admin = seed::admin(&binary, &env, scratch.url())?;
+    let hash = admin.password_hash.clone();
     seed::users(scratch.url(), 1, USERS, &hash)?;
 
     project::step("start to ready");
@@ -149,7 +150,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &pgbench,
         scratch.url(),
         "select",
-        &pgbench::select_script(USERS),
+        &pgbench::select_script(USERS, &admin.id),
         CONNECTIONS,
         plan.scenario,
         &dir,

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-/// The api's `GET /api/v1/users/{id}` query (`UserRepo::find`) on a random seeded user;
-/// seeded ids are `md5('bench' || n)`, so the script can name one.
-pub fn select_script(users: u64) -> String {
+/// The api's `GET /api/v1/users/{id}` query (`UserRepo::find_as`: the caller's facts
+/// and the user, in one statement) as the administrator `caller`, on a random seeded
+/// user; seeded ids are `md5('bench' || n)`, so the script can name one.
+pub fn select_script(users: u64, caller: &str) -> String {
     format!(
         "\\set n random(1, {users})\n\
-         SELECT id, email, username, full_name, is_active, is_verified, is_admin, created_at, updated_at \
-         FROM users WHERE id = md5('bench' || :n)::uuid;\n"
+         SELECT c.is_active, c.is_admin, c.token_version, t.id, t.email, t.username, t.full_name, \
+         t.is_active, t.is_verified, t.is_admin, t.created_at, t.updated_at \
+         FROM users c LEFT JOIN users t ON t.id = md5('bench' || :n)::uuid WHERE c.id = '{caller}';\n"
     )
 }
 
@@ -92,8 +94,12 @@ mod tests {
 
     #[test]
     fn the_scripts_run_the_apis_own_statements() {
-        assert!(select_script(10_000).contains("random(1, 10000)"));
-        assert!(select_script(1).contains("FROM users WHERE id = md5('bench' || :n)::uuid"));
+        let select = select_script(10_000, "0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e");
+        assert!(select.starts_with("\\set n random(1, 10000)\n"), "{select}");
+        assert!(
+            select.contains("LEFT JOIN users t ON t.id = md5('bench' || :n)::uuid WHERE c.id = '0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e'"),
+            "{select}"
+        );
         assert!(
             insert_script("$argon2id$'x").contains("'$argon2id$''x'"),
             "quotes doubled"

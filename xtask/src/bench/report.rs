@@ -290,8 +290,14 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        assert!(line("get by id p99").ends_with("12.5 ms <= 20 ms met"), "{table}");
-        assert!(line("get by id /").ends_with("0.42x >= 0.5x MISSED"), "{table}");
+        assert!(
+            line("get by id p99").ends_with("12.5 ms <= 20 ms met"),
+            "{table}"
+        );
+        assert!(
+            line("get by id /").ends_with("0.42x >= 0.5x MISSED"),
+            "{table}"
+        );
         assert!(
             table.contains("2 target(s) missed: get by id / pgbench select, image size"),
             "{table}"

@@ -16,8 +16,14 @@ pub const ADMIN: &str = "bench-admin";
 /// The password of the administrator and of every seeded user.
 pub const PASSWORD: &str = "bench password 1234";
 
-/// Makes the administrator through the api's own command; returns its password hash.
-pub fn admin(binary: &Path, env: &[(String, String)], url: &str) -> anyhow::Result<String> {
+/// The benchmark's administrator, as the api made it.
+pub struct Admin {
+    pub id: String,
+    pub password_hash: String,
+}
+
+/// Makes the administrator through the api's own command.
+pub fn admin(binary: &Path, env: &[(String, String)], url: &str) -> anyhow::Result<Admin> {
     let output = Command::new(binary)
         .arg("create-admin")
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -35,13 +41,13 @@ pub fn admin(binary: &Path, env: &[(String, String)], url: &str) -> anyhow::Resu
     block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await?;
-        let hash: String =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
+        let (id, password_hash): (String, String) =
+            sqlx::query_as("SELECT id::text, password_hash FROM users WHERE username = $1")
                 .bind(ADMIN)
                 .fetch_one(&mut conn)
                 .await
-                .context("reading the administrator's password hash")?;
-        Ok(hash)
+                .context("reading the administrator's id and password hash")?;
+        Ok(Admin { id, password_hash })
     })
 }
 
