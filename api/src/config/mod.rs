@@ -194,7 +194,7 @@ impl Config {
                 .duration("SHUTDOWN_GRACE_PERIOD", Duration::from_secs(20))?,
             shutdown_delay: env.duration("SHUTDOWN_DELAY", Duration::ZERO)?,
             password_hashing_concurrency: env.password_hashing_concurrency()?,
-            password_hashing_wait: env.duration("PASSWORD_HASHING_WAIT", Duration::from_secs(2))?,
+            password_hashing_wait: env.duration("PASSWORD_HASHING_WAIT", Duration::from_secs(1))?,
             jwt: env.jwt(app_env)?,
             admin: env.admin()?,
             app_role: env.app_role()?,

@@ -2,6 +2,7 @@
 //! (`password`), SQL (`repo`) and HTTP handlers (`routes`).
 
 pub mod model;
+pub mod pagination;
 pub mod password;
 pub mod repo;
 pub mod routes;

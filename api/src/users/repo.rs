@@ -10,6 +10,7 @@ use sqlx::{Connection, PgPool, Postgres};
 use uuid::Uuid;
 
 use super::model::{NewUser, User, UserChanges};
+use super::pagination::{Pagination, Start};
 use crate::state::AppState;
 
 /// What the repository can fail with, free of HTTP: `crate::error` maps it to statuses,
@@ -282,24 +283,52 @@ impl<'a> UserRepo<'a> {
         .map_err(conflict_or_other)
     }
 
-    /// One page, newest first; `id` breaks ties so the order is stable between pages.
-    pub async fn list(&self, page: u32, size: u32) -> Result<(Vec<User>, i64), RepoError> {
-        let offset = i64::from(page - 1) * i64::from(size);
-        let users = sqlx::query_as!(
-            User,
-            "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
-                    created_at, updated_at \
-             FROM users ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
-            i64::from(size),
-            offset
-        )
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
+    /// One page, newest first (`id` breaks ties, so the order is stable between pages),
+    /// whether more users follow it, and the number of users, on one connection.
+    pub async fn list(&self, pagination: &Pagination) -> Result<(Vec<User>, bool, i64), RepoError> {
+        let size = i64::from(pagination.size);
+        // One past the page says whether another follows.
+        let limit = size + 1;
+        let mut conn = self.conn().await?;
+        let mut users =
+            match pagination.start {
+                // The page's ids first, from the index alone, then only those rows: stepping
+                // over the users before the page never reads their rows.
+                Start::Page(page) => sqlx::query_as!(
+                    User,
+                    "SELECT u.id, u.email, u.username, u.full_name, u.is_active, u.is_verified, \
+                            u.is_admin, u.created_at, u.updated_at \
+                     FROM (SELECT id FROM users ORDER BY created_at DESC, id DESC \
+                           LIMIT $1 OFFSET $2) AS page \
+                     JOIN users u ON u.id = page.id \
+                     ORDER BY u.created_at DESC, u.id DESC",
+                    limit,
+                    i64::from(page - 1) * size
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+                Start::After(cursor) => {
+                    sqlx::query_as!(
+                        User,
+                        "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
+                            created_at, updated_at \
+                     FROM users WHERE (created_at, id) < ($1, $2) \
+                     ORDER BY created_at DESC, id DESC LIMIT $3",
+                        cursor.created_at,
+                        cursor.id,
+                        limit
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?
+                }
+            };
         // Kept by a trigger (migration `user_count`): no count of the whole table per page.
         let total = sqlx::query_scalar!("SELECT n FROM user_count")
-            .fetch_one(&mut *self.conn().await?)
+            .fetch_one(&mut *conn)
             .await?;
-        Ok((users, total))
+        let more = users.len() > pagination.size as usize;
+        users.truncate(pagination.size as usize);
+        Ok((users, more, total))
     }
 
     pub async fn update(&self, id: Uuid, changes: &UserChanges) -> Result<Option<User>, RepoError> {

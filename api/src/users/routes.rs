@@ -8,6 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::model::{NewUser, PasswordChange, User, UserChanges};
+use super::pagination::Pagination;
 use super::repo::UserRepo;
 use super::schema::{
     NewUserRequest, PasswordChangeRequest, ProfileRequest, UserPatchRequest, UserReplaceRequest,
@@ -82,43 +83,9 @@ struct UserPage {
     total: i64,
     page: u32,
     size: u32,
-}
-
-/// `page` (from 1) and `size` (1 to 100, default 10) from the query string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pagination {
-    pub page: u32,
-    pub size: u32,
-}
-
-impl Pagination {
-    pub const MAX_SIZE: u32 = 100;
-    /// Far beyond any real listing; keeps the OFFSET arithmetic trivially in range.
-    pub const MAX_PAGE: u32 = 1_000_000;
-
-    pub fn parse(page: Option<&str>, size: Option<&str>) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let mut number = |name: &str, raw: Option<&str>, default: u32, max: u32| match raw {
-            None => default,
-            Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(value) if (1..=max).contains(&value) => value,
-                _ => {
-                    errors.push(FieldError::new(
-                        name,
-                        format!("expected an integer from 1 to {max}, got {raw:?}"),
-                    ));
-                    default
-                }
-            },
-        };
-        let page = number("page", page, 1, Self::MAX_PAGE);
-        let size = number("size", size, 10, Self::MAX_SIZE);
-        if errors.is_empty() {
-            Ok(Self { page, size })
-        } else {
-            Err(ApiError::Validation(errors))
-        }
-    }
+    /// Where the next page starts (`after=`); absent after the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 /// List users, newest first (administrators only).
@@ -126,24 +93,25 @@ impl Pagination {
     tags("users"),
     security(["bearer" = []]),
     parameters(
-        ("page" = Option<u32>, Query, description = "Page number, from 1 (default 1)"),
+        ("page" = Option<u32>, Query, description = "Page number, from 1 (default 1); page numbers reach the first 10,000 users"),
         ("size" = Option<u32>, Query, description = "Users per page, 1 to 100 (default 10)"),
+        ("after" = Option<String>, Query, description = "Instead of page: the `next` of the page before, to continue at any depth"),
     ),
     status_codes(200, 401, 403, 422, 503)
 )]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
     require_admin(Caller::from_depot(depot)?)?;
-    let Pagination { page, size } = Pagination::parse(
-        req.queries().get("page").map(String::as_str),
-        req.queries().get("size").map(String::as_str),
-    )?;
-    let (users, total) = UserRepo::for_state(state).list(page, size).await?;
+    let query = |name: &str| req.queries().get(name).map(String::as_str);
+    let pagination = Pagination::parse(query("page"), query("size"), query("after"))?;
+    let (users, more, total) = UserRepo::for_state(state).list(&pagination).await?;
+    let next = pagination.next(more, users.last().map(|u| (u.created_at, u.id)));
     Ok(Json(UserPage {
         users,
         total,
-        page,
-        size,
+        page: pagination.page(),
+        size: pagination.size,
+        next,
     }))
 }
 
@@ -297,45 +265,4 @@ async fn change_password(req: &mut Request, depot: &mut Depot) -> Result<StatusC
     repo.set_password_hash(caller.id, &hash).await?;
     tracing::info!(user_id = %caller.id, "password changed; earlier tokens revoked");
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_defaults_and_bounds() {
-        assert_eq!(
-            Pagination::parse(None, None).unwrap(),
-            Pagination { page: 1, size: 10 }
-        );
-        assert_eq!(
-            Pagination::parse(Some("3"), Some("100")).unwrap(),
-            Pagination { page: 3, size: 100 }
-        );
-        assert_eq!(
-            Pagination::parse(Some("0"), Some("1000"))
-                .unwrap_err()
-                .invalid_fields(),
-            ["page", "size"]
-        );
-        assert_eq!(
-            Pagination::parse(Some("x"), None)
-                .unwrap_err()
-                .invalid_fields(),
-            ["page"]
-        );
-        assert_eq!(
-            Pagination::parse(None, Some("-1"))
-                .unwrap_err()
-                .invalid_fields(),
-            ["size"]
-        );
-        assert_eq!(
-            Pagination::parse(Some("99999999999"), None)
-                .unwrap_err()
-                .invalid_fields(),
-            ["page"]
-        );
-    }
 }

@@ -552,7 +552,10 @@ async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnec
         .unwrap();
     let token = token["access_token"].as_str().unwrap();
     let read = client
-        .get(format!("{base}/api/v1/users/{}", created["id"].as_str().unwrap()))
+        .get(format!(
+            "{base}/api/v1/users/{}",
+            created["id"].as_str().unwrap()
+        ))
         .bearer_auth(token)
         .header("x-request-id", "one-query")
         .send()

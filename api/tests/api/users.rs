@@ -223,6 +223,89 @@ async fn listing_pages_newest_first_in_a_stable_order(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_listing_continues_from_each_pages_next_cursor_even_past_a_deleted_user(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.sign_in_as_admin("root").await;
+    for i in 0..5 {
+        app.create_user(&format!("walker{i}")).await;
+    }
+    let ids = |body: &serde_json::Value| -> Vec<serde_json::Value> {
+        body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].clone())
+            .collect()
+    };
+    let by_number = expect_json(app.get("/api/v1/users?size=6").await, StatusCode::OK).await;
+    assert!(
+        by_number.get("next").is_none(),
+        "a page that is not full has no next: {by_number}"
+    );
+
+    let mut page = expect_json(app.get("/api/v1/users?size=2").await, StatusCode::OK).await;
+    let mut walked = ids(&page);
+    let mut numbers = vec![page["page"].clone()];
+    // The cursor's user leaving the listing does not lose the place.
+    let cursor_user = walked[1].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete(&format!("/api/v1/users/{cursor_user}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    while let Some(next) = page["next"].as_str() {
+        page = expect_json(
+            app.get(&format!("/api/v1/users?size=2&after={next}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        walked.extend(ids(&page));
+        numbers.push(page["page"].clone());
+        assert_eq!(page["total"], 5, "{page}");
+    }
+    let expected: Vec<_> = ids(&by_number)
+        .into_iter()
+        .filter(|id| id.as_str() != Some(cursor_user.as_str()))
+        .collect();
+    walked.retain(|id| id.as_str() != Some(cursor_user.as_str()));
+    assert_eq!(
+        walked, expected,
+        "the walk covers every user once, newest first"
+    );
+    assert_eq!(
+        numbers,
+        [json!(1), json!(2), json!(3)],
+        "the last page has no next"
+    );
+}
+
+#[sqlx::test]
+async fn page_numbers_stop_at_the_first_ten_thousand_users_and_say_how_to_go_on(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.sign_in_as_admin("quentin").await;
+    assert_eq!(
+        app.get("/api/v1/users?page=100&size=100").await.status(),
+        StatusCode::OK
+    );
+    let error = expect_error(
+        app.get("/api/v1/users?page=1001&size=10").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["page"]);
+    assert!(error.to_string().contains("after="), "{error}");
+    let error = expect_error(
+        app.get("/api/v1/users?after=not-a-cursor").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(bad_fields(&error), ["after"]);
+}
+
+#[sqlx::test]
 async fn bad_query_parameters_are_listed_together(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.sign_in_as_admin("quentin").await;

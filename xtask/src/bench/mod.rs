@@ -187,19 +187,32 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let at_seed = scenarios::list_p99(&load, &token, USERS)?;
     seed::users(scratch.url(), USERS + 1, plan.scale_users, &hash)?;
     let at_scale = scenarios::list_p99(&load, &token, plan.scale_users)?;
+    let deep = scenarios::cursor_p99(&load, &token, &ids)?;
+    let scale = plan.scale_users;
     figures.push(Figure::info(
         format!("list p99 at {USERS} users"),
         at_seed,
         "ms",
     ));
     figures.push(Figure::info(
-        format!("list p99 at {} users", plan.scale_users),
+        format!("list p99 at {scale} users"),
         at_scale,
         "ms",
     ));
     figures.push(Figure::with_target(
-        format!("list p99 at {} / at {USERS}", plan.scale_users),
+        format!("list p99 at {scale} / at {USERS}"),
         at_scale / at_seed.max(f64::EPSILON),
+        "x",
+        Target::AtMost(2.0),
+    ));
+    figures.push(Figure::info(
+        format!("deepest pages by cursor p99 at {scale} users"),
+        deep,
+        "ms",
+    ));
+    figures.push(Figure::with_target(
+        format!("deepest pages by cursor at {scale} / list at {USERS}"),
+        deep / at_seed.max(f64::EPSILON),
         "x",
         Target::AtMost(2.0),
     ));

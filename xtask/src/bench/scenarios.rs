@@ -42,19 +42,24 @@ impl Load<'_> {
 
 /// Users per list page: the api's default.
 const PAGE_SIZE: u64 = 10;
+/// How many users the api's page numbers reach (`Pagination::WINDOW`); deeper pages
+/// continue from a cursor.
+const PAGE_WINDOW: u64 = 10_000;
+/// `2026-01-01T00:00:00Z` in unix microseconds: seeded user n was created n ms later.
+const SEED_EPOCH_MICROS: u64 = 1_767_225_600_000_000;
 
 /// The ids of seeded users 1..=n, as the api prints them.
 pub fn seeded_ids(url: &str, users: u64) -> anyhow::Result<Vec<String>> {
     block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await?;
-        Ok(sqlx::query_scalar(
+        sqlx::query_scalar(
             "SELECT md5('bench' || n)::uuid::text FROM generate_series(1, $1::bigint) AS n",
         )
         .bind(i64::try_from(users)?)
         .fetch_all(&mut conn)
         .await
-        .context("reading the seeded ids")?)
+        .context("reading the seeded ids")
     })
 }
 
@@ -65,11 +70,28 @@ fn bearer(token: &str) -> String {
     )
 }
 
+/// A random page among those page numbers reach.
 fn list_request(token: &str, users: u64) -> String {
     format!(
         "{}function request()\n  return wrk.format(\"GET\", \"/api/v1/users?size={PAGE_SIZE}&page=\" .. math.random({}), headers)\nend\n",
         bearer(token),
-        users.div_ceil(PAGE_SIZE)
+        users.min(PAGE_WINDOW).div_ceil(PAGE_SIZE)
+    )
+}
+
+/// A page after a random one of `ids` (seeded users 1..=n, the oldest, so the deepest
+/// pages of the listing), by the cursor the api would have given.
+fn cursor_request(token: &str, ids: &[String]) -> String {
+    let id_list = ids
+        .iter()
+        .map(|id| wrk::lua_string(id))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "{}local ids = {{ {id_list} }}\nfunction request()\n  local n = math.random(#ids)\n  \
+         local after = string.format(\"1.%.0f.%s\", {SEED_EPOCH_MICROS} + n * 1000, ids[n])\n  \
+         return wrk.format(\"GET\", \"/api/v1/users?size={PAGE_SIZE}&after=\" .. after, headers)\nend\n",
+        bearer(token)
     )
 }
 
@@ -179,6 +201,17 @@ pub fn list_p99(load: &Load, token: &str, users: u64) -> anyhow::Result<f64> {
     Ok(load
         .run("list page at scale", list_request(token, users), false)?
         .p99_ms())
+}
+
+/// The p99 of pages continued from a cursor deep in the listing.
+pub fn cursor_p99(load: &Load, token: &str, ids: &[String]) -> anyhow::Result<f64> {
+    let outcome = load.run("list page by cursor", cursor_request(token, ids), false)?;
+    anyhow::ensure!(
+        outcome.errors(&[200]) == 0,
+        "{} of the cursor pages failed; see target/bench/list-page-by-cursor.out",
+        outcome.errors(&[200])
+    );
+    Ok(outcome.p99_ms())
 }
 
 /// Sign-ups and sign-ins: accepted per second against the hash rate, every answer within
@@ -308,9 +341,20 @@ mod tests {
     }
 
     #[test]
-    fn list_pages_are_drawn_from_every_page_there_is() {
-        let lua = list_request("t0ken", 10_001);
-        assert!(lua.contains("math.random(1001)"), "{lua}");
+    fn list_pages_are_drawn_from_every_page_numbers_reach() {
+        let lua = list_request("t0ken", 5_001);
+        assert!(lua.contains("math.random(501)"), "{lua}");
         assert!(lua.contains("\"Bearer t0ken\""), "{lua}");
+        assert!(list_request("t", 1_000_000).contains("math.random(1000)"));
+    }
+
+    #[test]
+    fn cursors_name_a_seeded_users_creation_time_and_id() {
+        let lua = cursor_request("t", &["a-b".to_owned()]);
+        assert!(
+            lua.contains("string.format(\"1.%.0f.%s\", 1767225600000000 + n * 1000, ids[n])"),
+            "{lua}"
+        );
+        assert!(lua.contains("&after=\" .. after"), "{lua}");
     }
 }

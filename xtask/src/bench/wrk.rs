@@ -217,7 +217,7 @@ mod tests {
                             Ok(0) | Err(_) => return,
                             Ok(_) if line == "\r\n" => {
                                 let n = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                                let status = if n % 2 == 0 {
+                                let status = if n.is_multiple_of(2) {
                                     "201 Created"
                                 } else {
                                     "503 Busy"
