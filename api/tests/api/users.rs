@@ -608,6 +608,26 @@ async fn the_listed_total_follows_sign_ups_and_deletes(pool: PgPool) {
         .unwrap();
     assert_eq!(counted, 16);
     assert_eq!(page["total"], counted, "{page}");
+    // Many rows in one statement, either way (counted once per statement).
+    sqlx::query(
+        "INSERT INTO users (email, username, password_hash) \
+         SELECT 'bulk' || n || '@example.com', 'bulk' || n, 'x' FROM generate_series(1, 1000) n",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM users WHERE username LIKE 'bulk%' AND right(username, 1) IN ('1', '2', '3')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM users WHERE false")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let page = expect_json(app.get("/api/v1/users?size=1").await, StatusCode::OK).await;
+    assert_eq!(page["total"], 16 + 1000 - 300, "{page}");
     sqlx::query("TRUNCATE users").execute(&pool).await.unwrap();
     let kept: i64 = sqlx::query_scalar("SELECT n FROM user_count")
         .fetch_one(&pool)

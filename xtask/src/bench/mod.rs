@@ -254,6 +254,8 @@ fn api_env(
             format!("bench-{}-{}", std::process::id(), "k".repeat(40)),
         ),
         ("LOG_FORMAT", "json".to_owned()),
+        // One token serves the whole run, seeding a million users included.
+        ("JWT_TTL", "24h".to_owned()),
         (
             "PASSWORD_HASHING_CONCURRENCY",
             hashing_concurrency.to_string(),

@@ -50,6 +50,7 @@ pub fn run(
         .output()
         .with_context(|| format!("running {}", pgbench.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let _ = std::fs::write(path.with_extension("out"), stdout.as_bytes());
     if !output.status.success() {
         bail!(
             "pgbench {name} failed ({}): {}",
