@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 
 use crate::helpers::{TestApp, closed_port, expect_error, expect_json};
 
@@ -197,4 +197,36 @@ async fn a_request_past_the_request_timeout_gets_a_503_in_the_error_shape() {
         error["message"].as_str().unwrap().contains("300ms"),
         "{error}"
     );
+}
+
+#[sqlx::test]
+async fn a_connection_the_server_closed_while_idle_is_replaced_before_a_request_uses_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let url = crate::helpers::database_url(&db);
+    let config = crate::helpers::test_config(&[("DATABASE_URL", &url)]);
+    let pool = api::db::lazy_pool(&config.database);
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    // The pool takes the connection back in a task of its own.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.num_idle() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(pool.num_idle(), 1, "one connection, back in the pool");
+    // A server restart or failover, as the idle connection sees it.
+    let mut admin = sqlx::PgConnection::connect_with(&db).await.unwrap();
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(closed, [true]);
+    tokio::time::sleep(api::db::CHECK_AFTER_IDLE + Duration::from_millis(300)).await;
+    sqlx::query("SELECT 1")
+        .execute(&pool)
+        .await
+        .expect("the closed connection is found before use and replaced");
 }
