@@ -152,7 +152,8 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 /// CPU time of every process named `postgres` (the server and its backends), in clock
-/// ticks: where PostgreSQL runs on this machine, its side of each request.
+/// ticks: where PostgreSQL runs on this machine, its side of each request. Backends that
+/// have exited (pgbench's, at its end) count through the server's reaped-children time.
 pub fn postgres_cpu_ticks() -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -168,7 +169,7 @@ pub fn postgres_cpu_ticks() -> u64 {
         })
         .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
         .filter(|stat| command_name(stat) == Some("postgres"))
-        .filter_map(|stat| stat_ticks(&stat))
+        .filter_map(|stat| stat_ticks_with_children(&stat))
         .sum()
 }
 
@@ -197,6 +198,13 @@ fn stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// utime + stime + cutime + cstime (fields 14 to 17): the process and its reaped children.
+fn stat_ticks_with_children(stat: &str) -> Option<u64> {
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    (11..15).map(|i| fields.get(i)?.parse::<u64>().ok()).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,9 +216,14 @@ mod tests {
             Some(21504)
         );
         assert_eq!(vm_rss_kib("Name:\tapi\n"), None);
-        let stat = "4242 (tokio worker 1) S 1 4242 4242 0 -1 4194560 2507 0 0 0 731 269 0 0 20 0 9 0 100 0";
+        let stat = "4242 (tokio worker 1) S 1 4242 4242 0 -1 4194560 2507 0 0 0 731 269 15 5 20 0 9 0 100 0";
         assert_eq!(command_name(stat), Some("tokio worker 1"));
         assert_eq!(stat_ticks(stat), Some(1000));
+        assert_eq!(
+            stat_ticks_with_children(stat),
+            Some(1020),
+            "and 15 + 5 of its reaped children"
+        );
         assert!(
             cpu_ticks(std::process::id()).is_some(),
             "this process has a stat file"
