@@ -346,6 +346,38 @@ async fn sigterm_lets_an_in_flight_request_finish(_: PgPoolOptions, db: PgConnec
     assert!(status.success(), "{status}");
 }
 
+/// Signs `user` (a sign-up body) up and in at `base`: the created user and its token.
+async fn sign_up_and_in(
+    client: &reqwest::Client,
+    base: &str,
+    user: &serde_json::Value,
+) -> (serde_json::Value, String) {
+    let created = client
+        .post(format!("{base}/api/v1/users"))
+        .json(user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.unwrap();
+    let token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": user["username"], "password": user["password"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (created, token["access_token"].as_str().unwrap().to_owned())
+}
+
+/// SIGTERM, then up to 10 s for the server to drain and exit.
+async fn stop(mut child: Child) {
+    terminate(&child).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+}
+
 async fn terminate(child: &Child) {
     let pid = child.id().unwrap().to_string();
     let status = Command::new("kill")
@@ -410,23 +442,12 @@ async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: Pg
     let client = reqwest::Client::new();
     let base = format!("http://{address}");
     let secret = "a-very-secret-passphrase-42";
-    let created = client
-        .post(format!("{base}/api/v1/users"))
-        .json(&serde_json::json!({"email": "log@example.com", "username": "logger", "password": secret}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let token: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "logger", "password": secret}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let (_, token) = sign_up_and_in(
+        &client,
+        &base,
+        &serde_json::json!({"email": "log@example.com", "username": "logger", "password": secret}),
+    )
+    .await;
     let me = client
         .get(format!("{base}/api/v1/users/me"))
         .bearer_auth(&token)
@@ -441,9 +462,7 @@ async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: Pg
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
-    terminate(&child).await;
-    let mut child = child;
-    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    stop(child).await;
 
     let lines = log.lock().unwrap().clone();
     let text = lines.join("\n");
@@ -486,9 +505,7 @@ async fn every_log_line_of_a_request_carries_its_request_id(
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    terminate(&child).await;
-    let mut child = child;
-    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    stop(child).await;
     let lines: Vec<serde_json::Value> = log
         .lock()
         .unwrap()
@@ -531,26 +548,9 @@ async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnec
     .await;
     let client = reqwest::Client::new();
     let base = format!("http://{address}");
-    let user = crate::helpers::new_user("counted");
-    let created: serde_json::Value = client
-        .post(format!("{base}/api/v1/users"))
-        .json(&user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "counted", "password": user["password"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let (created, token) =
+        sign_up_and_in(&client, &base, &crate::helpers::new_user("counted")).await;
+    let token = token.as_str();
     let read = client
         .get(format!(
             "{base}/api/v1/users/{}",
@@ -570,9 +570,7 @@ async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnec
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
-    terminate(&child).await;
-    let mut child = child;
-    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    stop(child).await;
     let lines = log.lock().unwrap().clone();
     assert_eq!(
         statements_of(&lines, "me").len(),

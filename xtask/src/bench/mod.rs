@@ -208,28 +208,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         at_seed,
         "ms",
     ));
-    figures.push(Figure::info(
-        format!("list p99 at {scale} users"),
-        at_scale,
-        "ms",
-    ));
-    figures.push(Figure::with_target(
-        format!("list p99 at {scale} / at {USERS}"),
-        at_scale / at_seed.max(f64::EPSILON),
-        "x",
-        Target::AtMost(2.0),
-    ));
-    figures.push(Figure::info(
-        format!("deepest pages by cursor p99 at {scale} users"),
-        deep,
-        "ms",
-    ));
-    figures.push(Figure::with_target(
-        format!("deepest pages by cursor at {scale} / list at {USERS}"),
-        deep / at_seed.max(f64::EPSILON),
-        "x",
-        Target::AtMost(2.0),
-    ));
+    for (name, p99) in [
+        ("numbered pages", at_scale),
+        ("the deepest pages by cursor", deep),
+    ] {
+        figures.push(Figure::info(
+            format!("list p99 at {scale} users, {name}"),
+            p99,
+            "ms",
+        ));
+        figures.push(Figure::with_target(
+            format!("list p99 at {scale} users, {name} / at {USERS}"),
+            p99 / at_seed.max(f64::EPSILON),
+            "x",
+            Target::AtMost(2.0),
+        ));
+    }
     drop(api);
     drop(scratch);
     drop(redis);
