@@ -52,6 +52,66 @@ macro_rules! user_of {
     };
 }
 
+/// The [`User`] of a `query!` record whose user columns come from an outer join (each
+/// `Option`, `None` when the join found no user).
+macro_rules! joined_user_of {
+    ($row:ident) => {
+        match (
+            $row.id,
+            $row.email,
+            $row.username,
+            $row.is_active,
+            $row.is_verified,
+            $row.is_admin,
+            $row.created_at,
+            $row.updated_at,
+        ) {
+            (
+                Some(id),
+                Some(email),
+                Some(username),
+                Some(is_active),
+                Some(is_verified),
+                Some(is_admin),
+                Some(created_at),
+                Some(updated_at),
+            ) => Some(User {
+                id,
+                email,
+                username,
+                full_name: $row.full_name,
+                is_active,
+                is_verified,
+                is_admin,
+                created_at,
+                updated_at,
+            }),
+            _ => None,
+        }
+    };
+}
+
+/// The [`CallerFacts`] of a `query!` record that selected them.
+macro_rules! caller_of {
+    ($row:ident) => {
+        CallerFacts {
+            is_active: $row.caller_active,
+            is_admin: $row.caller_admin,
+            token_version: $row.caller_version,
+        }
+    };
+}
+
+/// One page of the listing, read with its caller's facts.
+#[derive(Debug)]
+pub struct ListedPage {
+    pub caller: CallerFacts,
+    pub users: Vec<User>,
+    /// Whether more users follow the page.
+    pub more: bool,
+    pub total: i64,
+}
+
 /// A user with what signing in checks.
 #[derive(Debug)]
 pub struct LoginRow {
@@ -187,46 +247,7 @@ impl<'a> UserRepo<'a> {
         )
         .fetch_optional(&mut *self.conn().await?)
         .await?;
-        Ok(row.map(|row| {
-            let facts = CallerFacts {
-                is_active: row.caller_active,
-                is_admin: row.caller_admin,
-                token_version: row.caller_version,
-            };
-            let user = match (
-                row.id,
-                row.email,
-                row.username,
-                row.is_active,
-                row.is_verified,
-                row.is_admin,
-                row.created_at,
-                row.updated_at,
-            ) {
-                (
-                    Some(id),
-                    Some(email),
-                    Some(username),
-                    Some(is_active),
-                    Some(is_verified),
-                    Some(is_admin),
-                    Some(created_at),
-                    Some(updated_at),
-                ) => Some(User {
-                    id,
-                    email,
-                    username,
-                    full_name: row.full_name,
-                    is_active,
-                    is_verified,
-                    is_admin,
-                    created_at,
-                    updated_at,
-                }),
-                _ => None,
-            };
-            (facts, user)
-        }))
+        Ok(row.map(|row| (caller_of!(row), joined_user_of!(row))))
     }
 
     pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, RepoError> {
@@ -284,51 +305,98 @@ impl<'a> UserRepo<'a> {
     }
 
     /// One page, newest first (`id` breaks ties, so the order is stable between pages),
-    /// whether more users follow it, and the number of users, on one connection.
-    pub async fn list(&self, pagination: &Pagination) -> Result<(Vec<User>, bool, i64), RepoError> {
+    /// whether more users follow it, and the number of users, with the facts of `caller`,
+    /// in one statement; the page is read only for an administrator. `None` when the
+    /// caller does not exist.
+    pub async fn list_as(
+        &self,
+        caller: Uuid,
+        pagination: &Pagination,
+    ) -> Result<Option<ListedPage>, RepoError> {
         let size = i64::from(pagination.size);
         // One past the page says whether another follows.
         let limit = size + 1;
         let mut conn = self.conn().await?;
-        let mut users =
-            match pagination.start {
-                // The page's ids first, from the index alone, then only those rows: stepping
-                // over the users before the page never reads their rows.
-                Start::Page(page) => sqlx::query_as!(
-                    User,
-                    "SELECT u.id, u.email, u.username, u.full_name, u.is_active, u.is_verified, \
-                            u.is_admin, u.created_at, u.updated_at \
-                     FROM (SELECT id FROM users ORDER BY created_at DESC, id DESC \
-                           LIMIT $1 OFFSET $2) AS page \
-                     JOIN users u ON u.id = page.id \
-                     ORDER BY u.created_at DESC, u.id DESC",
+        let (facts, total, mut users) = match pagination.start {
+            // The page's ids first, from the index alone, then only those rows: stepping
+            // over the users before the page never reads their rows.
+            Start::Page(page) => {
+                let rows = sqlx::query!(
+                    r#"SELECT c.is_active AS caller_active, c.is_admin AS caller_admin,
+                              c.token_version AS caller_version,
+                              (SELECT n FROM user_count) AS "total!",
+                              u.id AS "id?", u.email AS "email?", u.username AS "username?",
+                              u.full_name, u.is_active AS "is_active?",
+                              u.is_verified AS "is_verified?", u.is_admin AS "is_admin?",
+                              u.created_at AS "created_at?", u.updated_at AS "updated_at?"
+                       FROM users c
+                       LEFT JOIN LATERAL (
+                           SELECT u.* FROM (
+                               SELECT id FROM users WHERE c.is_admin
+                               ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
+                           ) AS page JOIN users u ON u.id = page.id
+                       ) AS u ON true
+                       WHERE c.id = $1
+                       ORDER BY u.created_at DESC, u.id DESC"#,
+                    caller,
                     limit,
                     i64::from(page - 1) * size
                 )
                 .fetch_all(&mut *conn)
-                .await?,
-                Start::After(cursor) => {
-                    sqlx::query_as!(
-                        User,
-                        "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
-                            created_at, updated_at \
-                     FROM users WHERE (created_at, id) < ($1, $2) \
-                     ORDER BY created_at DESC, id DESC LIMIT $3",
-                        cursor.created_at,
-                        cursor.id,
-                        limit
-                    )
-                    .fetch_all(&mut *conn)
-                    .await?
-                }
-            };
-        // Kept by a trigger (migration `user_count`): no count of the whole table per page.
-        let total = sqlx::query_scalar!("SELECT n FROM user_count")
-            .fetch_one(&mut *conn)
-            .await?;
+                .await?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let (facts, total) = (caller_of!(first), first.total);
+                let users: Vec<User> = rows
+                    .into_iter()
+                    .filter_map(|row| joined_user_of!(row))
+                    .collect();
+                (facts, total, users)
+            }
+            Start::After(cursor) => {
+                let rows = sqlx::query!(
+                    r#"SELECT c.is_active AS caller_active, c.is_admin AS caller_admin,
+                              c.token_version AS caller_version,
+                              (SELECT n FROM user_count) AS "total!",
+                              u.id AS "id?", u.email AS "email?", u.username AS "username?",
+                              u.full_name, u.is_active AS "is_active?",
+                              u.is_verified AS "is_verified?", u.is_admin AS "is_admin?",
+                              u.created_at AS "created_at?", u.updated_at AS "updated_at?"
+                       FROM users c
+                       LEFT JOIN LATERAL (
+                           SELECT * FROM users
+                           WHERE c.is_admin AND (created_at, id) < ($2, $3)
+                           ORDER BY created_at DESC, id DESC LIMIT $4
+                       ) AS u ON true
+                       WHERE c.id = $1
+                       ORDER BY u.created_at DESC, u.id DESC"#,
+                    caller,
+                    cursor.created_at,
+                    cursor.id,
+                    limit
+                )
+                .fetch_all(&mut *conn)
+                .await?;
+                let Some(first) = rows.first() else {
+                    return Ok(None);
+                };
+                let (facts, total) = (caller_of!(first), first.total);
+                let users: Vec<User> = rows
+                    .into_iter()
+                    .filter_map(|row| joined_user_of!(row))
+                    .collect();
+                (facts, total, users)
+            }
+        };
         let more = users.len() > pagination.size as usize;
         users.truncate(pagination.size as usize);
-        Ok((users, more, total))
+        Ok(Some(ListedPage {
+            caller: facts,
+            users,
+            more,
+            total,
+        }))
     }
 
     pub async fn update(&self, id: Uuid, changes: &UserChanges) -> Result<Option<User>, RepoError> {

@@ -24,15 +24,15 @@ use crate::state::AppState;
 
 /// Sign-up is open (limited per client address); a user reads and changes itself;
 /// listing users, or reading or changing another user, needs an administrator.
-/// Every route but sign-up sits behind [`require_caller`], so an anonymous request gets
-/// 401 before anything reads its path or body.
+/// Every route but sign-up sits behind [`require_caller`] or, for the two reads,
+/// [`require_bearer`], so an anonymous request gets 401 before anything reads its path or
+/// body.
 pub fn router() -> Router {
     Router::with_path("api/v1/users")
         .push(Router::new().post(create_user))
         .push(
             Router::new()
                 .hoop(require_caller)
-                .get(list_users)
                 .push(
                     Router::with_path("me")
                         .get(get_me)
@@ -46,9 +46,14 @@ pub fn router() -> Router {
                         .delete(delete_user),
                 ),
         )
-        // The most frequent read checks its caller in the query that loads the user (one
-        // round trip instead of two); last, so `me` and the routes above match first.
-        .push(Router::with_path("{id}").hoop(require_bearer).get(get_user))
+        // The reads check their caller in the query that loads what they read (one round
+        // trip each); last, so `me` and the routes above match first.
+        .push(
+            Router::new()
+                .hoop(require_bearer)
+                .get(list_users)
+                .push(Router::with_path("{id}").get(get_user)),
+        )
 }
 
 /// Sign up (open to all; `SIGN_UPS_PER_ADDRESS_PER_HOUR` per client address).
@@ -88,7 +93,8 @@ struct UserPage {
     next: Option<String>,
 }
 
-/// List users, newest first (administrators only).
+/// List users, newest first (administrators only). The caller is checked in the query
+/// that reads the page, so a revoked token with a malformed query gets the 422.
 #[endpoint(
     tags("users"),
     security(["bearer" = []]),
@@ -101,14 +107,29 @@ struct UserPage {
 )]
 async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
-    require_admin(Caller::from_depot(depot)?)?;
+    let bearer = bearer_from_depot(depot)?;
     let query = |name: &str| req.queries().get(name).map(String::as_str);
     let pagination = Pagination::parse(query("page"), query("size"), query("after"))?;
-    let (users, more, total) = UserRepo::for_state(state).list(&pagination).await?;
-    let next = pagination.next(more, users.last().map(|u| (u.created_at, u.id)));
+    let listed = UserRepo::for_state(state)
+        .list_as(bearer.user, &pagination)
+        .await?;
+    check_caller(
+        listed
+            .as_ref()
+            .map(|page| (page.caller.is_active, page.caller.token_version)),
+        &bearer,
+    )?;
+    let Some(listed) = listed else {
+        return Err(anyhow::anyhow!("check_caller let an absent caller through").into());
+    };
+    require_admin(listed.caller.is_admin)?;
+    let next = pagination.next(
+        listed.more,
+        listed.users.last().map(|u| (u.created_at, u.id)),
+    );
     Ok(Json(UserPage {
-        users,
-        total,
+        users: listed.users,
+        total: listed.total,
         page: pagination.page(),
         size: pagination.size,
         next,

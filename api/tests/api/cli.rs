@@ -537,10 +537,23 @@ fn statements_of(log: &[String], request_id: &str) -> Vec<String> {
 }
 
 #[sqlx::test]
-async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnectOptions) {
+async fn reading_a_user_or_a_list_page_with_a_token_is_one_query(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let url = database_url(&db);
     let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
     assert!(migrated.success, "{}", migrated.output);
+    let admin = finish(api(
+        &["create-admin"],
+        &[
+            ("DATABASE_URL", &url),
+            ("ADMIN_USERNAME", "counter"),
+            ("ADMIN_PASSWORD", crate::helpers::PASSWORD),
+        ],
+    ))
+    .await;
+    assert!(admin.success, "{}", admin.output);
     let (child, address, log) = serve_logged(&[
         ("DATABASE_URL", &url),
         ("RUST_LOG", "info,sqlx::query=debug"),
@@ -550,39 +563,58 @@ async fn reading_a_user_with_a_token_is_one_query(_: PgPoolOptions, db: PgConnec
     let base = format!("http://{address}");
     let (created, token) =
         sign_up_and_in(&client, &base, &crate::helpers::new_user("counted")).await;
-    let token = token.as_str();
-    let read = client
-        .get(format!(
-            "{base}/api/v1/users/{}",
-            created["id"].as_str().unwrap()
-        ))
-        .bearer_auth(token)
-        .header("x-request-id", "one-query")
+    let admin_token: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "counter", "password": crate::helpers::PASSWORD}))
         .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin_token = admin_token["access_token"].as_str().unwrap();
+    let get = |path: String, token: &str, request_id: &'static str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("x-request-id", request_id)
+            .send()
+    };
+    let user = created["id"].as_str().unwrap();
+    let read = get(format!("/api/v1/users/{user}"), &token, "read")
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
-    let me = client
-        .get(format!("{base}/api/v1/users/me"))
-        .bearer_auth(token)
-        .header("x-request-id", "me")
-        .send()
+    let me = get("/api/v1/users/me".into(), &token, "me").await.unwrap();
+    assert_eq!(me.status(), 200);
+    let refused = get("/api/v1/users".into(), &token, "refused")
         .await
         .unwrap();
-    assert_eq!(me.status(), 200);
+    assert_eq!(refused.status(), 403);
+    let page = get("/api/v1/users?size=1".into(), admin_token, "page")
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let next: serde_json::Value = page.json().await.unwrap();
+    let next = next["next"].as_str().unwrap().to_owned();
+    let after = get(
+        format!("/api/v1/users?size=1&after={next}"),
+        admin_token,
+        "after",
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.status(), 200);
     stop(child).await;
     let lines = log.lock().unwrap().clone();
-    assert_eq!(
-        statements_of(&lines, "me").len(),
-        1,
-        "the log shows each statement (the check itself works): {lines:#?}"
-    );
-    let statements = statements_of(&lines, "one-query");
-    assert_eq!(
-        statements.len(),
-        1,
-        "the caller and the user come in one statement: {statements:#?}"
-    );
+    for request in ["me", "read", "refused", "page", "after"] {
+        let statements = statements_of(&lines, request);
+        assert_eq!(
+            statements.len(),
+            1,
+            "{request}: the caller's check and what it reads come in one statement: {statements:#?}"
+        );
+    }
 }
 
 /// wrk, as `cargo xtask test` finds or installs it.

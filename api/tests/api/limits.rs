@@ -223,8 +223,13 @@ async fn when_redis_stops_the_limits_fall_back_in_process_and_recover(
 
     relay.open().await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    // The first attempt after the retry interval goes to Redis again, where this
-    // client's earlier window is untouched.
+    // After the retry interval Redis is tried again; reconnecting may take a moment on a
+    // busy machine, so wait (up to 5 s) for readiness to see it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while readiness_store(&base).await["store"] != "redis" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Back on Redis, where this client's earlier window is untouched.
     assert_eq!(sign_in(PASSWORD).await.unwrap().status(), StatusCode::OK);
     assert_eq!(readiness_store(&base).await["store"], "redis");
     assert_eq!(fallback_gauge(&base).await, "rate_limit_fallback 0");
