@@ -102,6 +102,22 @@ macro_rules! caller_of {
     };
 }
 
+/// The caller's facts, the total and the users of a page query's rows (`None` when
+/// there are no rows: the caller does not exist).
+macro_rules! page_of {
+    ($rows:ident) => {{
+        let Some(first) = $rows.first() else {
+            return Ok(None);
+        };
+        let (facts, total) = (caller_of!(first), first.total);
+        let users: Vec<User> = $rows
+            .into_iter()
+            .filter_map(|row| joined_user_of!(row))
+            .collect();
+        (facts, total, users)
+    }};
+}
+
 /// One page of the listing, read with its caller's facts.
 #[derive(Debug)]
 pub struct ListedPage {
@@ -344,15 +360,7 @@ impl<'a> UserRepo<'a> {
                 )
                 .fetch_all(&mut *conn)
                 .await?;
-                let Some(first) = rows.first() else {
-                    return Ok(None);
-                };
-                let (facts, total) = (caller_of!(first), first.total);
-                let users: Vec<User> = rows
-                    .into_iter()
-                    .filter_map(|row| joined_user_of!(row))
-                    .collect();
-                (facts, total, users)
+                page_of!(rows)
             }
             Start::After(cursor) => {
                 let rows = sqlx::query!(
@@ -378,15 +386,7 @@ impl<'a> UserRepo<'a> {
                 )
                 .fetch_all(&mut *conn)
                 .await?;
-                let Some(first) = rows.first() else {
-                    return Ok(None);
-                };
-                let (facts, total) = (caller_of!(first), first.total);
-                let users: Vec<User> = rows
-                    .into_iter()
-                    .filter_map(|row| joined_user_of!(row))
-                    .collect();
-                (facts, total, users)
+                page_of!(rows)
             }
         };
         let more = users.len() > pagination.size as usize;

@@ -346,6 +346,14 @@ async fn sigterm_lets_an_in_flight_request_finish(_: PgPoolOptions, db: PgConnec
     assert!(status.success(), "{status}");
 }
 
+/// The URL of the test's database, migrated by `api migrate`.
+async fn migrated_database(db: &PgConnectOptions) -> String {
+    let url = database_url(db);
+    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
+    assert!(migrated.success, "{}", migrated.output);
+    url
+}
+
 /// Signs `user` (a sign-up body) up and in at `base`: the created user and its token.
 async fn sign_up_and_in(
     client: &reqwest::Client,
@@ -360,16 +368,27 @@ async fn sign_up_and_in(
         .unwrap();
     assert_eq!(created.status(), 201);
     let created: serde_json::Value = created.json().await.unwrap();
+    let token = sign_in(client, base, &user["username"], &user["password"]).await;
+    (created, token)
+}
+
+/// An access token for `username` and `password` from the server at `base`.
+async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    username: &serde_json::Value,
+    password: &serde_json::Value,
+) -> String {
     let token: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": user["username"], "password": user["password"]}))
+        .json(&serde_json::json!({"username": username, "password": password}))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    (created, token["access_token"].as_str().unwrap().to_owned())
+    token["access_token"].as_str().unwrap().to_owned()
 }
 
 /// SIGTERM, then up to 10 s for the server to drain and exit.
@@ -434,9 +453,7 @@ async fn create_admin_makes_one_administrator_and_refuses_a_taken_name(
 
 #[sqlx::test]
 async fn request_logs_never_contain_passwords_or_tokens(_: PgPoolOptions, db: PgConnectOptions) {
-    let url = database_url(&db);
-    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
-    assert!(migrated.success, "{}", migrated.output);
+    let url = migrated_database(&db).await;
     let (child, address, log) =
         serve_logged(&[("DATABASE_URL", &url), ("LOG_LEVEL", "debug")]).await;
     let client = reqwest::Client::new();
@@ -493,9 +510,7 @@ async fn every_log_line_of_a_request_carries_its_request_id(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let url = database_url(&db);
-    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
-    assert!(migrated.success, "{}", migrated.output);
+    let url = migrated_database(&db).await;
     let (child, address, log) = serve_logged(&[("DATABASE_URL", &url)]).await;
     let created = reqwest::Client::new()
         .post(format!("http://{address}/api/v1/users"))
@@ -541,9 +556,7 @@ async fn reading_a_user_or_a_list_page_with_a_token_is_one_query(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let url = database_url(&db);
-    let migrated = finish(api(&["migrate"], &[("DATABASE_URL", &url)])).await;
-    assert!(migrated.success, "{}", migrated.output);
+    let url = migrated_database(&db).await;
     let admin = finish(api(
         &["create-admin"],
         &[
@@ -563,16 +576,14 @@ async fn reading_a_user_or_a_list_page_with_a_token_is_one_query(
     let base = format!("http://{address}");
     let (created, token) =
         sign_up_and_in(&client, &base, &crate::helpers::new_user("counted")).await;
-    let admin_token: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "counter", "password": crate::helpers::PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let admin_token = admin_token["access_token"].as_str().unwrap();
+    let admin_token = sign_in(
+        &client,
+        &base,
+        &"counter".into(),
+        &crate::helpers::PASSWORD.into(),
+    )
+    .await;
+    let admin_token = admin_token.as_str();
     let get = |path: String, token: &str, request_id: &'static str| {
         client
             .get(format!("{base}{path}"))
