@@ -10,7 +10,7 @@ use super::token::Bearer;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::model::User;
-use crate::users::repo::UserRepo;
+use crate::users::repo::{CallerFacts, UserRepo};
 
 /// The signed-in user, put in the depot by [`require_caller`].
 #[derive(Debug, Clone)]
@@ -108,24 +108,22 @@ fn bearer(req: &Request, state: &AppState) -> Result<Bearer, ApiError> {
 async fn authenticate(req: &Request, state: &AppState) -> Result<User, ApiError> {
     let bearer = bearer(req, state)?;
     let found = UserRepo::for_state(state).find_caller(bearer.user).await?;
-    check_caller(
-        found
-            .as_ref()
-            .map(|(user, version)| (user.is_active, *version)),
-        &bearer,
-    )?;
-    found
-        .map(|(user, _)| user)
-        .ok_or_else(|| anyhow::anyhow!("check_caller let an absent user through").into())
+    let (_, user) = check_caller(found, &bearer)?;
+    Ok(user)
 }
 
-/// 401 unless the token's user was found (`is_active`, current token version) active,
-/// with the token issued under that version (not before a password change, a
-/// deactivation or a sign-out).
-pub fn check_caller(found: Option<(bool, i32)>, bearer: &Bearer) -> Result<(), ApiError> {
+/// What was read with the token's user, unless that user was not found, is inactive, or
+/// the token was issued under an older token version (before a password change, a
+/// deactivation or a sign-out): then 401.
+pub fn check_caller<T>(
+    found: Option<(CallerFacts, T)>,
+    bearer: &Bearer,
+) -> Result<(CallerFacts, T), ApiError> {
     match found {
-        Some((true, version)) if version == bearer.version => Ok(()),
-        Some((true, _)) => Err(ApiError::Unauthorized(
+        Some((facts, read)) if facts.is_active && facts.token_version == bearer.version => {
+            Ok((facts, read))
+        }
+        Some((facts, _)) if facts.is_active => Err(ApiError::Unauthorized(
             "the access token was revoked (password changed or signed out); sign in again".into(),
         )),
         _ => Err(ApiError::Unauthorized(

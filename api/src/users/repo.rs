@@ -102,26 +102,26 @@ macro_rules! caller_of {
     };
 }
 
-/// The caller's facts, the total and the users of a page query's rows (`None` when
-/// there are no rows: the caller does not exist).
+/// The caller's facts, the total and the users of a page query's rows; `None` when there
+/// are no rows (the caller does not exist).
 macro_rules! page_of {
-    ($rows:ident) => {{
-        let Some(first) = $rows.first() else {
-            return Ok(None);
-        };
-        let (facts, total) = (caller_of!(first), first.total);
-        let users: Vec<User> = $rows
-            .into_iter()
-            .filter_map(|row| joined_user_of!(row))
-            .collect();
-        (facts, total, users)
-    }};
+    ($rows:ident) => {
+        $rows
+            .first()
+            .map(|first| (caller_of!(first), first.total))
+            .map(|(facts, total)| {
+                let users: Vec<User> = $rows
+                    .into_iter()
+                    .filter_map(|row| joined_user_of!(row))
+                    .collect();
+                (facts, total, users)
+            })
+    };
 }
 
-/// One page of the listing, read with its caller's facts.
+/// One page of the listing.
 #[derive(Debug)]
 pub struct ListedPage {
-    pub caller: CallerFacts,
     pub users: Vec<User>,
     /// Whether more users follow the page.
     pub more: bool,
@@ -226,8 +226,9 @@ impl<'a> UserRepo<'a> {
         )
     }
 
-    /// The user a token names, with the token version current for it, in one query.
-    pub async fn find_caller(&self, id: Uuid) -> Result<Option<(User, i32)>, RepoError> {
+    /// The user a token names, with its facts (the token version current for it), in one
+    /// query.
+    pub async fn find_caller(&self, id: Uuid) -> Result<Option<(CallerFacts, User)>, RepoError> {
         let row = sqlx::query!(
             "SELECT id, email, username, full_name, is_active, is_verified, is_admin, \
                     created_at, updated_at, token_version \
@@ -237,8 +238,12 @@ impl<'a> UserRepo<'a> {
         .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.map(|row| {
-            let version = row.token_version;
-            (user_of!(row), version)
+            let facts = CallerFacts {
+                is_active: row.is_active,
+                is_admin: row.is_admin,
+                token_version: row.token_version,
+            };
+            (facts, user_of!(row))
         }))
     }
 
@@ -328,12 +333,12 @@ impl<'a> UserRepo<'a> {
         &self,
         caller: Uuid,
         pagination: &Pagination,
-    ) -> Result<Option<ListedPage>, RepoError> {
+    ) -> Result<Option<(CallerFacts, ListedPage)>, RepoError> {
         let size = i64::from(pagination.size);
         // One past the page says whether another follows.
         let limit = size + 1;
         let mut conn = self.conn().await?;
-        let (facts, total, mut users) = match pagination.start {
+        let found = match pagination.start {
             // The page's ids first, from the index alone, then only those rows: stepping
             // over the users before the page never reads their rows.
             Start::Page(page) => {
@@ -389,14 +394,12 @@ impl<'a> UserRepo<'a> {
                 page_of!(rows)
             }
         };
+        let Some((facts, total, mut users)) = found else {
+            return Ok(None);
+        };
         let more = users.len() > pagination.size as usize;
         users.truncate(pagination.size as usize);
-        Ok(Some(ListedPage {
-            caller: facts,
-            users,
-            more,
-            total,
-        }))
+        Ok(Some((facts, ListedPage { users, more, total })))
     }
 
     pub async fn update(&self, id: Uuid, changes: &UserChanges) -> Result<Option<User>, RepoError> {

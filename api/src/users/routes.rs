@@ -110,19 +110,11 @@ async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPag
     let bearer = bearer_from_depot(depot)?;
     let query = |name: &str| req.queries().get(name).map(String::as_str);
     let pagination = Pagination::parse(query("page"), query("size"), query("after"))?;
-    let listed = UserRepo::for_state(state)
+    let found = UserRepo::for_state(state)
         .list_as(bearer.user, &pagination)
         .await?;
-    check_caller(
-        listed
-            .as_ref()
-            .map(|page| (page.caller.is_active, page.caller.token_version)),
-        &bearer,
-    )?;
-    let Some(listed) = listed else {
-        return Err(anyhow::anyhow!("check_caller let an absent caller through").into());
-    };
-    require_admin(listed.caller.is_admin)?;
+    let (caller, listed) = check_caller(found, &bearer)?;
+    require_admin(caller.is_admin)?;
     let next = pagination.next(
         listed.more,
         listed.users.last().map(|u| (u.created_at, u.id)),
@@ -153,15 +145,7 @@ async fn get_user(req: &mut Request, depot: &mut Depot) -> Result<Json<User>, Ap
     let state = AppState::from_depot(depot)?;
     let bearer = bearer_from_depot(depot)?;
     let found = UserRepo::for_state(state).find_as(bearer.user, id).await?;
-    check_caller(
-        found
-            .as_ref()
-            .map(|(caller, _)| (caller.is_active, caller.token_version)),
-        &bearer,
-    )?;
-    let Some((caller, user)) = found else {
-        return Err(anyhow::anyhow!("check_caller let an absent caller through").into());
-    };
+    let (caller, user) = check_caller(found, &bearer)?;
     require_self_or_admin(bearer.user, caller.is_admin, id)?;
     user.map(Json).ok_or(ApiError::NotFound("user"))
 }
