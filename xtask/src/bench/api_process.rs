@@ -139,11 +139,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 fn vm_rss_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
+    super::number_after(status, "VmRSS:")
 }
 
 /// CPU time (user + system) of a process, in clock ticks.
@@ -171,6 +167,11 @@ pub fn postgres_cpu_ticks() -> u64 {
         .filter(|stat| command_name(stat) == Some("postgres"))
         .filter_map(|stat| stat_ticks_with_children(&stat))
         .sum()
+}
+
+/// Microseconds of CPU per operation: `ticks` spent over `count` operations.
+pub fn micros_per(ticks: u64, count: f64) -> f64 {
+    ticks as f64 / ticks_per_second() / count.max(1.0) * 1e6
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked).

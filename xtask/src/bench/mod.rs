@@ -160,10 +160,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // what the api asks of the database besides the statement. pgbench's backends are
     // gone once it returns; a moment lets the server reap them and count their time.
     std::thread::sleep(Duration::from_millis(300));
-    let pg_per_select = (api_process::postgres_cpu_ticks().saturating_sub(pg_before)) as f64
-        / api_process::ticks_per_second()
-        / (select_tps * plan.scenario.as_secs_f64()).max(1.0)
-        * 1e6;
+    let pg_per_select = api_process::micros_per(
+        api_process::postgres_cpu_ticks().saturating_sub(pg_before),
+        select_tps * plan.scenario.as_secs_f64(),
+    );
     let insert_tps = pgbench::run(
         &pgbench,
         scratch.url(),
@@ -290,35 +290,56 @@ fn api_env(
 }
 
 fn run_api(binary: &Path, command: &str, env: &[(String, String)]) -> anyhow::Result<()> {
-    let output = Command::new(binary)
-        .arg(command)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+    stdout_of(
+        Command::new(binary)
+            .arg(command)
+            .envs(env.iter().map(|(k, v)| (k, v))),
+        &format!("api {command}"),
+        None,
+    )?;
+    Ok(())
+}
+
+/// Runs `command` and returns its stdout; fails naming `what`, its exit status and its
+/// stderr. With `keep`, stdout is written there first, failed or not, to read later.
+pub fn stdout_of(command: &mut Command, what: &str, keep: Option<&Path>) -> anyhow::Result<String> {
+    let output = command
         .output()
-        .with_context(|| format!("running api {command}"))?;
+        .with_context(|| format!("running {what}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if let Some(path) = keep {
+        let _ = std::fs::write(path, &stdout);
+    }
     if !output.status.success() {
         bail!(
-            "api {command} failed: {}",
+            "{what} failed ({}): {}",
+            output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    Ok(stdout)
+}
+
+/// The number right after `prefix` on the first line that starts with it (`VmRSS:`,
+/// `MemTotal:`, `tps = `), as `/proc` files and pgbench print them.
+pub fn number_after<T: std::str::FromStr>(text: &str, prefix: &str) -> Option<T> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
 }
 
 /// `api hash-rate`: the same code and parameters sign-ups use, in the release build.
 fn hash_rate(binary: &Path, threads: u16, duration: Duration) -> anyhow::Result<f64> {
-    let output = Command::new(binary)
-        .args(["hash-rate", "--threads", &threads.to_string(), "--duration"])
-        .arg(format!("{}ms", duration.as_millis()))
-        .output()
-        .context("running api hash-rate")?;
-    if !output.status.success() {
-        bail!(
-            "api hash-rate failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let stdout = stdout_of(
+        Command::new(binary)
+            .args(["hash-rate", "--threads", &threads.to_string(), "--duration"])
+            .arg(format!("{}ms", duration.as_millis())),
+        "api hash-rate",
+        None,
+    )?;
     let reply: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("api hash-rate did not print JSON")?;
+        serde_json::from_str(&stdout).context("api hash-rate did not print JSON")?;
     reply["per_second"]
         .as_f64()
         .context("api hash-rate printed no per_second")
@@ -389,11 +410,7 @@ fn image_size(args: &Args, tools: &Tools) -> Figure {
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let gib = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let gib = number_after::<f64>(&meminfo, "MemTotal:").map_or(0.0, |kib| kib / 1024.0 / 1024.0);
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 /// The api's `GET /api/v1/users/{id}` query (`UserRepo::find_as`: the caller's facts
 /// and the user, in one statement) as the administrator `caller`, on a random seeded
@@ -41,32 +41,21 @@ pub fn run(
 ) -> anyhow::Result<f64> {
     let path = dir.join(format!("pgbench-{name}.sql"));
     std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
-    let output = Command::new(pgbench)
-        .args(["--no-vacuum", "--protocol=prepared", "--jobs=2"])
-        .arg(format!("--client={clients}"))
-        .arg(format!("--time={}", duration.as_secs().max(1)))
-        .arg(format!("--file={}", path.display()))
-        .arg(url)
-        .output()
-        .with_context(|| format!("running {}", pgbench.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let _ = std::fs::write(path.with_extension("out"), stdout.as_bytes());
-    if !output.status.success() {
-        bail!(
-            "pgbench {name} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let stdout = super::stdout_of(
+        Command::new(pgbench)
+            .args(["--no-vacuum", "--protocol=prepared", "--jobs=2"])
+            .arg(format!("--client={clients}"))
+            .arg(format!("--time={}", duration.as_secs().max(1)))
+            .arg(format!("--file={}", path.display()))
+            .arg(url),
+        &format!("pgbench {name}"),
+        Some(&path.with_extension("out")),
+    )?;
     tps(&stdout).with_context(|| format!("no tps in pgbench's output:\n{stdout}"))
 }
 
 fn tps(stdout: &str) -> Option<f64> {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("tps = "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|number| number.parse().ok())
+    super::number_after(stdout, "tps = ")
 }
 
 /// `pgbench` from PATH or next to the PostgreSQL server binaries.

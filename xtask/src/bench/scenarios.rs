@@ -96,13 +96,9 @@ fn list_request(token: &str, users: u64) -> String {
 /// A page after a random one of `ids` (seeded users 1..=n, the oldest, so the deepest
 /// pages of the listing), by the cursor the api would have given.
 fn cursor_request(token: &str, ids: &[String]) -> String {
-    let id_list = ids
-        .iter()
-        .map(|id| wrk::lua_string(id))
-        .collect::<Vec<_>>()
-        .join(",");
+    let id_list = wrk::lua_table(ids);
     format!(
-        "{}local ids = {{ {id_list} }}\nfunction request()\n  local n = math.random(#ids)\n  \
+        "{}local ids = {id_list}\nfunction request()\n  local n = math.random(#ids)\n  \
          local after = string.format(\"1.%.0f.%s\", {SEED_EPOCH_MICROS} + n * 1000, ids[n])\n  \
          return wrk.format(\"GET\", \"/api/v1/users?size={PAGE_SIZE}&after=\" .. after, headers)\nend\n",
         bearer(token)
@@ -128,16 +124,11 @@ pub fn reads(
     figures.push(Figure::info("GET /healthz", health.rate(), "req/s"));
     figures.push(Figure::info("GET /healthz p99", health.p99_ms(), "ms"));
 
-    let id_list = ids
-        .iter()
-        .map(|id| wrk::lua_string(id))
-        .collect::<Vec<_>>()
-        .join(",");
+    let id_list = wrk::lua_table(ids);
     let by_id = format!(
-        "{}local ids = {{ {id_list} }}\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/users/\" .. ids[math.random(#ids)], headers)\nend\n",
+        "{}local ids = {id_list}\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/users/\" .. ids[math.random(#ids)], headers)\nend\n",
         bearer(token)
     );
-    let ticks = api_process::ticks_per_second();
     let (api_before, pg_before) = (
         api_process::cpu_ticks(load.api.pid()).unwrap_or(0),
         api_process::postgres_cpu_ticks(),
@@ -147,8 +138,7 @@ pub fn reads(
         .unwrap_or(0)
         .saturating_sub(api_before);
     let pg_ticks = api_process::postgres_cpu_ticks().saturating_sub(pg_before);
-    let per_request =
-        |ticks_used: u64| ticks_used as f64 / ticks / get.requests.max(1) as f64 * 1e6;
+    let per_request = |ticks_used: u64| api_process::micros_per(ticks_used, get.requests as f64);
     figures.push(Figure::info("GET user by id", get.rate(), "req/s"));
     figures.push(Figure::with_target(
         "GET user by id / pgbench select",

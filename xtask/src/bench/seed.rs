@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, bail};
 
@@ -24,20 +23,16 @@ pub struct Admin {
 
 /// Makes the administrator through the api's own command.
 pub fn admin(binary: &Path, env: &[(String, String)], url: &str) -> anyhow::Result<Admin> {
-    let output = Command::new(binary)
-        .arg("create-admin")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("ADMIN_USERNAME", ADMIN)
-        .env("ADMIN_EMAIL", "bench-admin@bench.example")
-        .env("ADMIN_PASSWORD", PASSWORD)
-        .output()
-        .context("running api create-admin")?;
-    if !output.status.success() {
-        bail!(
-            "api create-admin failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let mut env = env.to_vec();
+    env.extend(
+        [
+            ("ADMIN_USERNAME", ADMIN),
+            ("ADMIN_EMAIL", "bench-admin@bench.example"),
+            ("ADMIN_PASSWORD", PASSWORD),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    super::run_api(binary, "create-admin", &env)?;
     block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 
 /// What to send, for how long, with how many connections.
@@ -130,31 +130,23 @@ pub fn run(wrk: &Path, base: &str, scenario: &Scenario, dir: &Path) -> anyhow::R
     let path = dir.join(format!("{}.lua", scenario.name.replace(' ', "-")));
     std::fs::write(&path, script(scenario))
         .with_context(|| format!("writing {}", path.display()))?;
-    let output = Command::new(wrk)
-        .arg("--threads")
-        .arg("2")
-        .arg("--connections")
-        .arg(scenario.connections.to_string())
-        .arg("--duration")
-        .arg(format!("{}s", scenario.duration.as_secs().max(1)))
-        .arg("--timeout")
-        .arg("10s")
-        .arg("--script")
-        .arg(&path)
-        .arg(base)
-        .output()
-        .with_context(|| format!("running {}", wrk.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    // wrk's own summary, kept for reading the figures later.
-    let _ = std::fs::write(path.with_extension("out"), stdout.as_bytes());
-    if !output.status.success() {
-        bail!(
-            "wrk failed on {} ({}): {}",
-            scenario.name,
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    // wrk's own summary is kept beside the script, for reading the figures later.
+    let stdout = super::stdout_of(
+        Command::new(wrk)
+            .arg("--threads")
+            .arg("2")
+            .arg("--connections")
+            .arg(scenario.connections.to_string())
+            .arg("--duration")
+            .arg(format!("{}s", scenario.duration.as_secs().max(1)))
+            .arg("--timeout")
+            .arg("10s")
+            .arg("--script")
+            .arg(&path)
+            .arg(base),
+        &format!("wrk on {}", scenario.name),
+        Some(&path.with_extension("out")),
+    )?;
     parse(&stdout).with_context(|| format!("reading wrk's output for {}:\n{stdout}", scenario.name))
 }
 
@@ -164,6 +156,12 @@ fn parse(stdout: &str) -> anyhow::Result<Outcome> {
         .find_map(|line| line.strip_prefix("BENCH "))
         .context("no BENCH line (the script's done() did not run)")?;
     serde_json::from_str(line).context("the BENCH line is not the expected JSON")
+}
+
+/// A Lua table literal of `items` as strings (`{ "a","b" }`).
+pub fn lua_table(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|item| lua_string(item)).collect();
+    format!("{{ {} }}", items.join(","))
 }
 
 /// A Lua string literal of `text` (ids, tokens, paths: no quotes or backslashes in them).
@@ -289,5 +287,6 @@ mod tests {
         scenario.count_statuses = false;
         assert!(!script(&scenario).contains("function response("));
         assert_eq!(lua_string("a\"b"), "\"a\\\"b\"");
+        assert_eq!(lua_table(&["x".into(), "y".into()]), "{ \"x\",\"y\" }");
     }
 }
