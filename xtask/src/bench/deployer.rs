@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::tools::Tools;
 use crate::{overlay, project, render};
@@ -60,23 +60,17 @@ pub fn dry_run(tools: &Tools, dir: &Path) -> anyhow::Result<Duration> {
             )),
     )?;
     let started = Instant::now();
-    let output = Command::new(xtask)
-        .args(["deploy", env, "--dry-run", "--tag", "bench", "--engine"])
-        .arg(&engine)
-        .current_dir(project::root())
-        .env("KUBECONFIG", &kubeconfig)
-        .env("PATH", path)
-        .output()
-        .context("running cargo xtask deploy --dry-run")?;
-    let took = started.elapsed();
-    if !output.status.success() {
-        bail!(
-            "deploy {env} --dry-run against the API test server failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(took)
+    super::stdout_of(
+        Command::new(xtask)
+            .args(["deploy", env, "--dry-run", "--tag", "bench", "--engine"])
+            .arg(&engine)
+            .current_dir(project::root())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", path),
+        &format!("deploy {env} --dry-run against the API test server"),
+        None,
+    )?;
+    Ok(started.elapsed())
 }
 
 fn make_executable(path: &Path) -> anyhow::Result<()> {
