@@ -61,6 +61,17 @@ async fn the_docs_page_gets_a_policy_that_lets_swagger_ui_run(pool: PgPool) {
             .get(&format!("/docs/{}", src.trim_start_matches("./")))
             .await;
         assert_eq!(script.status(), StatusCode::OK, "{src}");
+        // The bundle is embedded compressed; it must arrive inflated and whole.
+        assert!(
+            script.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("javascript"),
+            "{src}"
+        );
+        let body = script.text().await.unwrap();
+        assert!(body.len() > 100_000, "{src}: {} bytes", body.len());
+        assert!(body.contains("SwaggerUI"), "{src} is not Swagger UI's script");
     }
     let api = app.get("/healthz").await;
     assert_eq!(
