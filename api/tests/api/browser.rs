@@ -71,7 +71,10 @@ async fn the_docs_page_gets_a_policy_that_lets_swagger_ui_run(pool: PgPool) {
         );
         let body = script.text().await.unwrap();
         assert!(body.len() > 100_000, "{src}: {} bytes", body.len());
-        assert!(body.contains("SwaggerUI"), "{src} is not Swagger UI's script");
+        assert!(
+            body.contains("SwaggerUI"),
+            "{src} is not Swagger UI's script"
+        );
     }
     let api = app.get("/healthz").await;
     assert_eq!(

@@ -169,6 +169,14 @@ pub fn postgres_cpu_ticks() -> u64 {
         .sum()
 }
 
+/// PostgreSQL's CPU per operation since `before` (its [`postgres_cpu_ticks`]) over
+/// `count` operations of clients that have just disconnected: a moment lets the server
+/// reap their backends and count their time.
+pub fn postgres_micros_since(before: u64, count: f64) -> f64 {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    micros_per(postgres_cpu_ticks().saturating_sub(before), count)
+}
+
 /// Microseconds of CPU per operation: `ticks` spent over `count` operations.
 pub fn micros_per(ticks: u64, count: f64) -> f64 {
     ticks as f64 / ticks_per_second() / count.max(1.0) * 1e6

@@ -5,6 +5,7 @@
 
 mod api_process;
 mod deployer;
+mod driver;
 mod pgbench;
 mod report;
 mod scenarios;
@@ -157,13 +158,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &dir,
     )?;
     // PostgreSQL's CPU per select, to read the api's figure against: the difference is
-    // what the api asks of the database besides the statement. pgbench's backends are
-    // gone once it returns; a moment lets the server reap them and count their time.
-    std::thread::sleep(Duration::from_millis(300));
-    let pg_per_select = api_process::micros_per(
-        api_process::postgres_cpu_ticks().saturating_sub(pg_before),
-        select_tps * plan.scenario.as_secs_f64(),
-    );
+    // what the api asks of the database besides the statement.
+    let pg_per_select =
+        api_process::postgres_micros_since(pg_before, select_tps * plan.scenario.as_secs_f64());
     let insert_tps = pgbench::run(
         &pgbench,
         scratch.url(),
@@ -187,6 +184,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     let token = seed::admin_token(api.address)?;
     let ids = scenarios::seeded_ids(scratch.url(), USERS)?;
+
+    project::step("the driver's own rate (sqlx alone)");
+    let (sqlx_tps, sqlx) = driver::figures(
+        scratch.url(),
+        &admin.id,
+        &ids,
+        CONNECTIONS,
+        plan.scenario,
+        select_tps,
+    )?;
+    figures.extend(sqlx);
     let load = scenarios::Load {
         wrk: &wrk,
         api: &api,
@@ -194,7 +202,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         duration: plan.scenario,
         connections: CONNECTIONS,
     };
-    figures.extend(scenarios::reads(&load, &token, &ids, select_tps)?);
+    figures.extend(scenarios::reads(
+        &load,
+        &token,
+        &ids,
+        scenarios::Baselines {
+            select_tps,
+            sqlx_tps,
+        },
+    )?);
     figures.extend(scenarios::hashing(&load, hash_rate, insert_tps)?);
 
     project::step(&format!("the list at {} users", plan.scale_users));

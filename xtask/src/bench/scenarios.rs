@@ -105,14 +105,25 @@ fn cursor_request(token: &str, ids: &[String]) -> String {
     )
 }
 
+/// The rates the reads are judged against, measured in the same run: pgbench (libpq)
+/// and sqlx alone, each running the api's read statement.
+pub struct Baselines {
+    pub select_tps: f64,
+    pub sqlx_tps: f64,
+}
+
 /// `/healthz`, a user by a random id, a random list page: rates, latencies, errors,
 /// CPU per request on both sides, and the api's peak memory under them.
 pub fn reads(
     load: &Load,
     token: &str,
     ids: &[String],
-    select_tps: f64,
+    baselines: Baselines,
 ) -> anyhow::Result<Vec<Figure>> {
+    let Baselines {
+        select_tps,
+        sqlx_tps,
+    } = baselines;
     let mut figures = Vec::new();
     let rss = RssPeak::watch(load.api.pid());
 
@@ -145,6 +156,11 @@ pub fn reads(
         get.rate() / select_tps,
         "x",
         Target::AtLeast(0.5),
+    ));
+    figures.push(Figure::info(
+        "GET user by id / sqlx alone",
+        get.rate() / sqlx_tps,
+        "x",
     ));
     figures.push(Figure::info("GET user by id p50", get.p50_ms(), "ms"));
     figures.push(Figure::with_target(
