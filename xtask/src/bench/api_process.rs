@@ -169,6 +169,15 @@ pub fn postgres_cpu_ticks() -> u64 {
         .sum()
 }
 
+/// CPU time of this process's children that have exited (cutime + cstime), in clock
+/// ticks: the load generator's share of a scenario, read around its run.
+pub fn reaped_children_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| children_ticks(&stat))
+        .unwrap_or(0)
+}
+
 /// PostgreSQL's CPU per operation since `before` (its [`postgres_cpu_ticks`]) over
 /// `count` operations of clients that have just disconnected: a moment lets the server
 /// reap their backends and count their time.
@@ -198,20 +207,30 @@ fn command_name(stat: &str) -> Option<&str> {
     stat.get(open + 1..close)
 }
 
-/// utime + stime: fields 14 and 15, counted after the `(comm)` field, which may hold spaces.
+/// utime + stime (fields 14 and 15 of `/proc/<pid>/stat`): the process itself.
 fn stat_ticks(stat: &str) -> Option<u64> {
-    let after = stat.get(stat.rfind(')')? + 2..)?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    stat_fields_sum(stat, 14..16)
 }
 
 /// utime + stime + cutime + cstime (fields 14 to 17): the process and its reaped children.
 fn stat_ticks_with_children(stat: &str) -> Option<u64> {
+    stat_fields_sum(stat, 14..18)
+}
+
+/// cutime + cstime (fields 16 and 17): the reaped children alone.
+fn children_ticks(stat: &str) -> Option<u64> {
+    stat_fields_sum(stat, 16..18)
+}
+
+/// The sum of `/proc/<pid>/stat` fields `numbers` (counted from 1 as proc(5) does),
+/// read after the `(comm)` field, which may hold spaces.
+fn stat_fields_sum(stat: &str, numbers: std::ops::Range<usize>) -> Option<u64> {
     let after = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = after.split_whitespace().collect();
-    (11..15).map(|i| fields.get(i)?.parse::<u64>().ok()).sum()
+    // `after` starts at field 3 (state).
+    numbers
+        .map(|n| fields.get(n - 3)?.parse::<u64>().ok())
+        .sum()
 }
 
 #[cfg(test)]
@@ -233,6 +252,7 @@ mod tests {
             Some(1020),
             "and 15 + 5 of its reaped children"
         );
+        assert_eq!(children_ticks(stat), Some(20));
         assert!(
             cpu_ticks(std::process::id()).is_some(),
             "this process has a stat file"
