@@ -161,6 +161,30 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // what the api asks of the database besides the statement.
     let pg_per_select =
         api_process::postgres_micros_since(pg_before, select_tps * plan.scenario.as_secs_f64());
+    // The database's own rate for the list's two statements, to read the list's rates
+    // against: a page is eleven rows, and numbered pages step over the ones before them.
+    let page_tps = pgbench::run(
+        &pgbench,
+        scratch.url(),
+        "list-page",
+        &pgbench::page_script(
+            scenarios::reachable_pages(USERS),
+            scenarios::PAGE_SIZE,
+            &admin.id,
+        ),
+        CONNECTIONS,
+        plan.scenario,
+        &dir,
+    )?;
+    let cursor_tps = pgbench::run(
+        &pgbench,
+        scratch.url(),
+        "list-cursor",
+        &pgbench::cursor_script(USERS, scenarios::PAGE_SIZE, &admin.id),
+        CONNECTIONS,
+        plan.scenario,
+        &dir,
+    )?;
     let insert_tps = pgbench::run(
         &pgbench,
         scratch.url(),
@@ -179,6 +203,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "PostgreSQL CPU per pgbench select",
         pg_per_select,
         "µs",
+    ));
+    figures.push(Figure::info("pgbench numbered list page", page_tps, "tx/s"));
+    figures.push(Figure::info(
+        "pgbench list page by cursor",
+        cursor_tps,
+        "tx/s",
     ));
     figures.push(Figure::info("pgbench insert", insert_tps, "tx/s"));
 
@@ -209,6 +239,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         scenarios::Baselines {
             select_tps,
             sqlx_tps,
+            page_tps,
+            cursor_tps,
         },
     )?);
     figures.extend(scenarios::hashing(&load, hash_rate, insert_tps)?);

@@ -19,6 +19,40 @@ pub fn select_script(users: u64, caller: &str) -> String {
     )
 }
 
+/// What the api's list statements (`UserRepo::list_as`) select: the caller's facts, the
+/// kept total, and a page of users.
+const LIST_COLUMNS: &str = "c.is_active, c.is_admin, c.token_version, (SELECT n FROM user_count), \
+     u.id, u.email, u.username, u.full_name, u.is_active, u.is_verified, u.is_admin, \
+     u.created_at, u.updated_at";
+
+/// The api's numbered list page as the administrator `caller`, on a random page among
+/// the first `pages` of `size` (one row past the page, as the api reads it).
+pub fn page_script(pages: u64, size: u64, caller: &str) -> String {
+    format!(
+        "\\set p random(1, {pages})\n\
+         SELECT {LIST_COLUMNS} FROM users c LEFT JOIN LATERAL (\
+         SELECT u.* FROM (SELECT id FROM users WHERE c.is_admin \
+         ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET (:p - 1) * {size}) AS page \
+         JOIN users u ON u.id = page.id) AS u ON true \
+         WHERE c.id = '{caller}' ORDER BY u.created_at DESC, u.id DESC;\n",
+        limit = size + 1
+    )
+}
+
+/// The api's list page after a random seeded user of `users` (by the cursor the api
+/// would have given: the user's creation time and id), as the administrator `caller`.
+pub fn cursor_script(users: u64, size: u64, caller: &str) -> String {
+    format!(
+        "\\set n random(1, {users})\n\
+         SELECT {LIST_COLUMNS} FROM users c LEFT JOIN LATERAL (\
+         SELECT * FROM users WHERE c.is_admin AND (created_at, id) < \
+         (timestamptz '2026-01-01' + :n * interval '1 millisecond', md5('bench' || :n)::uuid) \
+         ORDER BY created_at DESC, id DESC LIMIT {limit}) AS u ON true \
+         WHERE c.id = '{caller}' ORDER BY u.created_at DESC, u.id DESC;\n",
+        limit = size + 1
+    )
+}
+
 /// The api's sign-up insert (`UserRepo::insert`), a new name each time.
 pub fn insert_script(password_hash: &str) -> String {
     let hash = password_hash.replace('\'', "''");
@@ -82,6 +116,44 @@ mod tests {
         assert_eq!(tps("latency average = 1.283 ms"), None);
     }
 
+    /// Each read script is valid SQL for pgbench's prepared protocol on the api's real
+    /// schema, and finds rows to read.
+    #[test]
+    fn the_read_scripts_run_on_the_apis_schema() {
+        let server = std::env::var("DATABASE_URL").expect(
+            "DATABASE_URL names a PostgreSQL server: run the tests through `cargo xtask test`",
+        );
+        let pgbench = find().expect("pgbench comes with PostgreSQL's server binaries");
+        let scratch = crate::scratch_database::ScratchDatabase::create(
+            &server,
+            "xtask_test_bench_pgbench",
+            true,
+        )
+        .unwrap();
+        super::super::seed::users(scratch.url(), 1, 50, "not a real hash").unwrap();
+        let caller = super::super::scenarios::seeded_ids(scratch.url(), 1).unwrap()[0].clone();
+        let dir = std::env::temp_dir().join(format!("xtask-pgbench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, script) in [
+            ("select", select_script(50, &caller)),
+            ("page", page_script(5, 10, &caller)),
+            ("cursor", cursor_script(50, 10, &caller)),
+        ] {
+            let tps = run(
+                &pgbench,
+                scratch.url(),
+                name,
+                &script,
+                2,
+                Duration::from_secs(1),
+                &dir,
+            )
+            .unwrap_or_else(|err| panic!("{name}: {err:#}"));
+            assert!(tps > 10.0, "{name}: {tps} tx/s");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn the_scripts_run_the_apis_own_statements() {
         let select = select_script(10_000, "0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e");
@@ -89,6 +161,16 @@ mod tests {
         assert!(
             select.contains("LEFT JOIN users t ON t.id = md5('bench' || :n)::uuid WHERE c.id = '0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e'"),
             "{select}"
+        );
+        let page = page_script(1000, 10, "0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e");
+        assert!(page.starts_with("\\set p random(1, 1000)\n"), "{page}");
+        assert!(page.contains("LIMIT 11 OFFSET (:p - 1) * 10"), "{page}");
+        assert!(page.contains("(SELECT n FROM user_count)"), "{page}");
+        let cursor = cursor_script(10_000, 10, "0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e");
+        assert!(cursor.starts_with("\\set n random(1, 10000)\n"), "{cursor}");
+        assert!(
+            cursor.contains("md5('bench' || :n)::uuid) ORDER BY created_at DESC, id DESC LIMIT 11"),
+            "{cursor}"
         );
         assert!(
             insert_script("$argon2id$'x").contains("'$argon2id$''x'"),

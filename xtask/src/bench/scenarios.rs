@@ -55,7 +55,7 @@ impl Load<'_> {
 }
 
 /// Users per list page: the api's default.
-const PAGE_SIZE: u64 = 10;
+pub const PAGE_SIZE: u64 = 10;
 /// How many users the api's page numbers reach (`Pagination::WINDOW`); deeper pages
 /// continue from a cursor.
 const PAGE_WINDOW: u64 = 10_000;
@@ -84,12 +84,17 @@ fn bearer(token: &str) -> String {
     )
 }
 
+/// How many pages of [`PAGE_SIZE`] page numbers reach among `users`.
+pub fn reachable_pages(users: u64) -> u64 {
+    users.min(PAGE_WINDOW).div_ceil(PAGE_SIZE)
+}
+
 /// A random page among those page numbers reach.
 fn list_request(token: &str, users: u64) -> String {
     format!(
         "{}function request()\n  return wrk.format(\"GET\", \"/api/v1/users?size={PAGE_SIZE}&page=\" .. math.random({}), headers)\nend\n",
         bearer(token),
-        users.min(PAGE_WINDOW).div_ceil(PAGE_SIZE)
+        reachable_pages(users)
     )
 }
 
@@ -110,6 +115,9 @@ fn cursor_request(token: &str, ids: &[String]) -> String {
 pub struct Baselines {
     pub select_tps: f64,
     pub sqlx_tps: f64,
+    /// pgbench on the api's numbered-page and cursor-page statements.
+    pub page_tps: f64,
+    pub cursor_tps: f64,
 }
 
 /// `/healthz`, a user by a random id, a random list page: rates, latencies, errors,
@@ -123,6 +131,8 @@ pub fn reads(
     let Baselines {
         select_tps,
         sqlx_tps,
+        page_tps,
+        cursor_tps,
     } = baselines;
     let mut figures = Vec::new();
     let rss = RssPeak::watch(load.api.pid());
@@ -199,14 +209,16 @@ pub fn reads(
         "x",
     ));
 
-    for (name, outcome) in [
+    for (name, outcome, statement_tps) in [
         (
             "GET a numbered list page",
             load.run("list page", list_request(token, ids.len() as u64), false)?,
+            page_tps,
         ),
         (
             "GET a list page by cursor",
             load.run("list page by cursor", cursor_request(token, ids), false)?,
+            cursor_tps,
         ),
     ] {
         figures.push(Figure::info(name, outcome.rate(), "req/s"));
@@ -215,6 +227,11 @@ pub fn reads(
             outcome.rate() / select_tps,
             "x",
             Target::AtLeast(0.3),
+        ));
+        figures.push(Figure::info(
+            format!("{name} / pgbench, the same page statement"),
+            outcome.rate() / statement_tps,
+            "x",
         ));
         figures.push(Figure::info(format!("{name} p99"), outcome.p99_ms(), "ms"));
         figures.push(Figure::with_target(
