@@ -18,6 +18,12 @@ pub const CHECK_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs
 /// A pool that connects on first use, so the server starts (and answers liveness) while
 /// PostgreSQL is still down or restarting.
 ///
+/// Its connections ask for generic plans: each statement is planned once per connection.
+/// Left to choose, PostgreSQL re-plans a statement on every execution when a parameter
+/// (a list page's size) makes the generic plan look costlier than a custom one, and that
+/// planning was half its work for a page by cursor. Every statement's generic plan must
+/// then be a good one; the `query_plans` test checks all of them.
+///
 /// sqlx checks every connection when it goes back to the pool and, by default, again
 /// before handing it out: two round trips besides the queries of each checkout.
 /// Only the second is optional; it is kept for connections idle past
@@ -37,5 +43,10 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> PgPool {
                 Ok(true)
             })
         })
-        .connect_lazy_with(settings.connect.clone())
+        .connect_lazy_with(
+            settings
+                .connect
+                .clone()
+                .options([("plan_cache_mode", "force_generic_plan")]),
+        )
 }

@@ -13,6 +13,7 @@ mod limits;
 mod memory;
 mod metrics;
 mod openapi;
+mod query_plans;
 mod sessions;
 mod smoke;
 mod tls;

@@ -31,9 +31,8 @@ pub fn page_script(pages: u64, size: u64, caller: &str) -> String {
     format!(
         "\\set p random(1, {pages})\n\
          SELECT {LIST_COLUMNS} FROM users c LEFT JOIN LATERAL (\
-         SELECT u.* FROM (SELECT id FROM users WHERE c.is_admin \
-         ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET (:p - 1) * {size}) AS page \
-         JOIN users u ON u.id = page.id) AS u ON true \
+         SELECT * FROM users u WHERE u.id = ANY (ARRAY(SELECT id FROM users WHERE c.is_admin \
+         ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET (:p - 1) * {size}))) AS u ON true \
          WHERE c.id = '{caller}' ORDER BY u.created_at DESC, u.id DESC;\n",
         limit = size + 1
     )
