@@ -39,6 +39,30 @@ impl Load<'_> {
         wrk::run(self.wrk, &self.api.base_url(), &scenario, self.dir)
     }
 
+    /// [`Load::run`], and the CPU each request cost the api, PostgreSQL and wrk.
+    fn run_measured(
+        &self,
+        name: &'static str,
+        request: String,
+    ) -> anyhow::Result<(Outcome, CpuPerRequest)> {
+        let pid = self.api.pid();
+        let before = [
+            api_process::cpu_ticks(pid).unwrap_or(0),
+            api_process::postgres_cpu_ticks(),
+            api_process::reaped_children_ticks(),
+        ];
+        let outcome = self.run(name, request, false)?;
+        let after = [
+            api_process::cpu_ticks(pid).unwrap_or(0),
+            api_process::postgres_cpu_ticks(),
+            api_process::reaped_children_ticks(),
+        ];
+        let [api, postgres, wrk] = [0, 1, 2].map(|i| {
+            api_process::micros_per(after[i].saturating_sub(before[i]), outcome.requests as f64)
+        });
+        Ok((outcome, CpuPerRequest { api, postgres, wrk }))
+    }
+
     /// [`Load::run`] for a scenario whose every answer must be a 200: a latency of
     /// refusals would measure nothing.
     fn run_clean(&self, name: &'static str, request: String) -> anyhow::Result<Outcome> {
@@ -51,6 +75,33 @@ impl Load<'_> {
             name.replace(' ', "-")
         );
         Ok(outcome)
+    }
+}
+
+/// Microseconds of CPU one request of a scenario cost each process.
+struct CpuPerRequest {
+    api: f64,
+    postgres: f64,
+    /// The load generator shares the machine with the api; pgbench is its own.
+    wrk: f64,
+}
+
+impl CpuPerRequest {
+    fn figures(&self, scenario: &str) -> [Figure; 4] {
+        [
+            Figure::info(format!("api CPU per {scenario}"), self.api, "µs"),
+            Figure::info(
+                format!("PostgreSQL CPU per {scenario}"),
+                self.postgres,
+                "µs",
+            ),
+            Figure::info(format!("wrk CPU per {scenario}"), self.wrk, "µs"),
+            Figure::info(
+                format!("api CPU / PostgreSQL CPU per {scenario}"),
+                self.api / self.postgres.max(f64::MIN_POSITIVE),
+                "x",
+            ),
+        ]
     }
 }
 
@@ -150,18 +201,7 @@ pub fn reads(
         "{}local ids = {id_list}\nfunction request()\n  return wrk.format(\"GET\", \"/api/v1/users/\" .. ids[math.random(#ids)], headers)\nend\n",
         bearer(token)
     );
-    let (api_before, pg_before, wrk_before) = (
-        api_process::cpu_ticks(load.api.pid()).unwrap_or(0),
-        api_process::postgres_cpu_ticks(),
-        api_process::reaped_children_ticks(),
-    );
-    let get = load.run("user by id", by_id, false)?;
-    let api_ticks = api_process::cpu_ticks(load.api.pid())
-        .unwrap_or(0)
-        .saturating_sub(api_before);
-    let pg_ticks = api_process::postgres_cpu_ticks().saturating_sub(pg_before);
-    let wrk_ticks = api_process::reaped_children_ticks().saturating_sub(wrk_before);
-    let per_request = |ticks_used: u64| api_process::micros_per(ticks_used, get.requests as f64);
+    let (get, cpu) = load.run_measured("user by id", by_id)?;
     figures.push(Figure::info("GET user by id", get.rate(), "req/s"));
     figures.push(Figure::with_target(
         "GET user by id / pgbench select",
@@ -187,37 +227,17 @@ pub fn reads(
         "",
         Target::AtMost(0.0),
     ));
-    figures.push(Figure::info(
-        "api CPU per GET user by id",
-        per_request(api_ticks),
-        "µs",
-    ));
-    figures.push(Figure::info(
-        "PostgreSQL CPU per GET user by id",
-        per_request(pg_ticks),
-        "µs",
-    ));
-    // The load generator shares the machine with the api; pgbench is its own.
-    figures.push(Figure::info(
-        "wrk CPU per GET user by id",
-        per_request(wrk_ticks),
-        "µs",
-    ));
-    figures.push(Figure::info(
-        "api CPU / PostgreSQL CPU per GET user by id",
-        api_ticks as f64 / pg_ticks.max(1) as f64,
-        "x",
-    ));
+    figures.extend(cpu.figures("GET user by id"));
 
-    for (name, outcome, statement_tps) in [
+    for (name, (outcome, cpu), statement_tps) in [
         (
             "GET a numbered list page",
-            load.run("list page", list_request(token, ids.len() as u64), false)?,
+            load.run_measured("list page", list_request(token, ids.len() as u64))?,
             page_tps,
         ),
         (
             "GET a list page by cursor",
-            load.run("list page by cursor", cursor_request(token, ids), false)?,
+            load.run_measured("list page by cursor", cursor_request(token, ids))?,
             cursor_tps,
         ),
     ] {
@@ -240,6 +260,7 @@ pub fn reads(
             "",
             Target::AtMost(0.0),
         ));
+        figures.extend(cpu.figures(name));
     }
 
     figures.push(Figure::with_target(
