@@ -157,17 +157,7 @@ mod tests {
     /// the api reads) and every read is counted.
     #[test]
     fn reads_the_seeded_users_through_the_apis_statement() {
-        let server = std::env::var("DATABASE_URL").expect(
-            "DATABASE_URL names a PostgreSQL server: run the tests through `cargo xtask test`",
-        );
-        let scratch = crate::scratch_database::ScratchDatabase::create(
-            &server,
-            "xtask_test_bench_driver",
-            true,
-        )
-        .unwrap();
-        super::super::seed::users(scratch.url(), 1, 20, "not a real hash").unwrap();
-        let ids = super::super::scenarios::seeded_ids(scratch.url(), 20).unwrap();
+        let (scratch, ids) = super::super::seed::test_database("xtask_test_bench_driver", 20);
         let rate = read_rate(
             scratch.url(),
             &ids[0],

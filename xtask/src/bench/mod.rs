@@ -194,6 +194,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         plan.scenario,
         &dir,
     )?;
+    // The api's reads then see the very users pgbench's reads saw.
+    seed::remove_inserted(scratch.url())?;
     figures.push(Figure::info(
         "pgbench single-row select",
         select_tps,

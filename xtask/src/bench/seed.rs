@@ -80,6 +80,25 @@ pub fn users(url: &str, from: u64, to: u64, password_hash: &str) -> anyhow::Resu
     })
 }
 
+/// Removes the users pgbench's insert added, then vacuums as autovacuum soon would: they
+/// are the newest, so numbered pages would step over them, and without a visibility map
+/// for their pages (a fresh insert has none) through the table rather than the index.
+pub fn remove_inserted(url: &str) -> anyhow::Result<()> {
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("DELETE FROM users WHERE email LIKE '%@' || $1")
+            .bind(super::pgbench::INSERTED_DOMAIN)
+            .execute(&mut conn)
+            .await
+            .context("removing the users pgbench inserted")?;
+        sqlx::raw_sql("VACUUM ANALYZE users")
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    })
+}
+
 /// An access token of the administrator.
 pub fn admin_token(address: SocketAddr) -> anyhow::Result<String> {
     let body = serde_json::json!({ "username": ADMIN, "password": PASSWORD }).to_string();
@@ -95,4 +114,20 @@ pub fn admin_token(address: SocketAddr) -> anyhow::Result<String> {
         .as_str()
         .map(str::to_owned)
         .context("the sign-in reply has no access_token")
+}
+
+/// For tests: a migrated scratch database `name` on `DATABASE_URL`'s server with users
+/// 1..=`users` seeded, and their ids.
+#[cfg(test)]
+pub fn test_database(
+    name: &str,
+    users: u64,
+) -> (crate::scratch_database::ScratchDatabase, Vec<String>) {
+    let server = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL names a PostgreSQL server: run the tests through `cargo xtask test`");
+    let scratch = crate::scratch_database::ScratchDatabase::create(&server, name, true)
+        .expect("creating and migrating the scratch database");
+    self::users(scratch.url(), 1, users, "not a real hash").expect("seeding users");
+    let ids = super::scenarios::seeded_ids(scratch.url(), users).expect("reading their ids");
+    (scratch, ids)
 }
