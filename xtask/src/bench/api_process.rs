@@ -191,14 +191,18 @@ pub fn micros_per(ticks: u64, count: f64) -> f64 {
     ticks as f64 / ticks_per_second() / count.max(1.0) * 1e6
 }
 
-/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked).
-pub fn ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked),
+/// asked once per run.
+fn ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 fn command_name(stat: &str) -> Option<&str> {

@@ -46,17 +46,16 @@ impl Load<'_> {
         request: String,
     ) -> anyhow::Result<(Outcome, CpuPerRequest)> {
         let pid = self.api.pid();
-        let before = [
-            api_process::cpu_ticks(pid).unwrap_or(0),
-            api_process::postgres_cpu_ticks(),
-            api_process::reaped_children_ticks(),
-        ];
+        let ticks = || {
+            [
+                api_process::cpu_ticks(pid).unwrap_or(0),
+                api_process::postgres_cpu_ticks(),
+                api_process::reaped_children_ticks(),
+            ]
+        };
+        let before = ticks();
         let outcome = self.run(name, request, false)?;
-        let after = [
-            api_process::cpu_ticks(pid).unwrap_or(0),
-            api_process::postgres_cpu_ticks(),
-            api_process::reaped_children_ticks(),
-        ];
+        let after = ticks();
         let [api, postgres, wrk] = [0, 1, 2].map(|i| {
             api_process::micros_per(after[i].saturating_sub(before[i]), outcome.requests as f64)
         });

@@ -71,12 +71,7 @@ pub fn users(url: &str, from: u64, to: u64, password_hash: &str) -> anyhow::Resu
             .with_context(|| format!("seeding users {start} to {end}"))?;
             start = end + 1;
         }
-        // What autovacuum does soon after a bulk load in production: statistics for the
-        // planner, and a visibility map so listing pages read the index alone.
-        sqlx::raw_sql("VACUUM ANALYZE users")
-            .execute(&mut conn)
-            .await?;
-        Ok(())
+        vacuum(&mut conn).await
     })
 }
 
@@ -92,11 +87,18 @@ pub fn remove_inserted(url: &str) -> anyhow::Result<()> {
             .execute(&mut conn)
             .await
             .context("removing the users pgbench inserted")?;
-        sqlx::raw_sql("VACUUM ANALYZE users")
-            .execute(&mut conn)
-            .await?;
-        Ok(())
+        vacuum(&mut conn).await
     })
+}
+
+/// What autovacuum does soon after a bulk change in production: statistics for the
+/// planner, and a visibility map so listing pages read the index alone.
+async fn vacuum(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::raw_sql("VACUUM ANALYZE users")
+        .execute(conn)
+        .await
+        .context("vacuuming the users table")?;
+    Ok(())
 }
 
 /// An access token of the administrator.
