@@ -54,6 +54,17 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
+    /// What the rules refuse in the current state (too little money, a closed account):
+    /// `code` says which, `field` which input it concerns.
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
+    /// An `Idempotency-Key` that already stands for a different request.
+    #[error("{0}")]
+    KeyReused(String),
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
@@ -137,7 +148,8 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Refused { .. } => StatusCode::CONFLICT,
+            Self::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -148,7 +160,10 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation_failed",
-            Self::BadRequest { code, .. } | Self::Unavailable { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Unavailable { code, .. }
+            | Self::Refused { code, .. } => code,
+            Self::KeyReused(_) => "idempotency_key_reused",
             Self::NotFound(_) => "not_found",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -171,7 +186,7 @@ impl ApiError {
                 ),
                 fields.clone(),
             ),
-            Self::Conflict { field, message } => (
+            Self::Conflict { field, message } | Self::Refused { field, message, .. } => (
                 message.clone(),
                 vec![FieldError::new(*field, message.clone())],
             ),
@@ -256,7 +271,10 @@ impl salvo::oapi::EndpointOutRegister for ApiError {
         use salvo::oapi::ToSchema;
         let schema = ErrorBody::to_schema(components);
         for (status, description) in [
-            ("400", "Malformed JSON or an invalid id"),
+            (
+                "400",
+                "Malformed JSON, an invalid id, or a missing or malformed Idempotency-Key",
+            ),
             (
                 "401",
                 "Missing or invalid access token, or a failed sign-in",
@@ -265,11 +283,14 @@ impl salvo::oapi::EndpointOutRegister for ApiError {
             ("404", "No such resource"),
             (
                 "409",
-                "The email or username is taken, or the change would remove the last administrator",
+                "The email or username is taken, the change would remove the last administrator, the user still holds accounts, or a movement is refused (`insufficient_funds`, `account_closed`, `account_not_empty`, `idempotency_key_in_use`)",
             ),
             ("413", "The body is larger than 64 KiB"),
             ("415", "The body is not application/json"),
-            ("422", "Invalid fields, all of them listed"),
+            (
+                "422",
+                "Invalid fields, all of them listed; or an Idempotency-Key reused with a different request (`idempotency_key_reused`)",
+            ),
             (
                 "429",
                 "Too many attempts (sign-in, sign-up, password change); see Retry-After",

@@ -1,6 +1,7 @@
 //! The api service as a library, so `main.rs` stays a thin command-line shell and tests
 //! run the real server on a database of their own.
 
+pub mod accounts;
 pub mod auth;
 pub mod commands;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod limits;
 pub mod state;
 pub mod telemetry;
+pub mod transfers;
 pub mod users;
 
 use std::future::Future;

@@ -27,6 +27,11 @@ pub struct AppState {
     /// Bounds the password hashing of the request path.
     pub passwords: crate::users::password::PasswordGate,
     pub metrics: Arc<crate::http::metrics::Metrics>,
+    /// The currencies accounts may be opened in.
+    pub currencies: Arc<crate::accounts::currency::Currencies>,
+    pub idempotency_key_ttl: Duration,
+    /// The bank's external account of each currency, once looked up.
+    pub external_accounts: Arc<crate::transfers::ledger::ExternalAccounts>,
     /// A hash of a random password, verified when a sign-in names no user, so unknown
     /// accounts cost as much time as known ones.
     dummy_hash: Arc<OnceCell<String>>,
@@ -50,6 +55,9 @@ impl AppState {
             ),
             dummy_hash: Arc::new(OnceCell::new()),
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
+            currencies: Arc::new(config.currencies.clone()),
+            idempotency_key_ttl: config.idempotency_key_ttl,
+            external_accounts: Arc::default(),
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -167,6 +167,10 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Browser origins allowed to call the API (`scheme://host[:port]`); none by default.
     pub cors_allowed_origins: Vec<String>,
+    /// The currencies accounts may be opened in (`CURRENCIES`; default EUR, USD, GBP).
+    pub currencies: crate::accounts::currency::Currencies,
+    /// How long an `Idempotency-Key` keeps its first result (`IDEMPOTENCY_KEY_TTL`).
+    pub idempotency_key_ttl: Duration,
 }
 
 impl Config {
@@ -200,6 +204,12 @@ impl Config {
             app_role: env.app_role()?,
             limits: env.limits()?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
+            currencies: match env.get("CURRENCIES") {
+                Some(list) => crate::accounts::currency::Currencies::parse(&list)
+                    .map_err(|problem| ConfigError::new("CURRENCIES", problem))?,
+                None => crate::accounts::currency::Currencies::default(),
+            },
+            idempotency_key_ttl: env.idempotency_key_ttl()?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
                 Some(text) => crate::http::client_address::parse_trusted_proxies(&text)
                     .map_err(|problem| ConfigError::new("TRUSTED_PROXIES", problem))?,
@@ -241,6 +251,19 @@ impl Env<'_> {
                 })
             })
             .transpose()
+    }
+
+    /// At least a minute (a client's retries must still find the key); durations reach
+    /// 7 days.
+    fn idempotency_key_ttl(&self) -> Result<Duration, ConfigError> {
+        let ttl = self.duration("IDEMPOTENCY_KEY_TTL", Duration::from_secs(24 * 3600))?;
+        if ttl < Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                "IDEMPOTENCY_KEY_TTL",
+                format!("must be at least 1m, so a client's retries find their key; got {ttl:?}"),
+            ));
+        }
+        Ok(ttl)
     }
 
     fn port(&self, name: &'static str) -> Result<Option<u16>, ConfigError> {
@@ -597,6 +620,28 @@ mod tests {
         let err = config(&[&parts[..], &[("DB_SSLROOTCERT", path.as_str())]].concat()).unwrap_err();
         assert!(err.problem.contains("holds no PEM certificate"), "{err}");
         let _ = std::fs::remove_file(not_pem);
+    }
+
+    #[test]
+    fn banking_settings_name_what_is_wrong() {
+        let config_ok = config(&[URL, ("CURRENCIES", "usd, jpy")]).expect("valid");
+        assert_eq!(config_ok.currencies.codes(), ["USD", "JPY"]);
+        assert_eq!(
+            config_ok.idempotency_key_ttl,
+            Duration::from_secs(24 * 3600)
+        );
+        let err = config(&[URL, ("CURRENCIES", "EUR,Euro")]).unwrap_err();
+        assert_eq!(err.variable, "CURRENCIES");
+        assert!(err.problem.contains("\"Euro\" is not an ISO 4217"), "{err}");
+        let err = config(&[URL, ("IDEMPOTENCY_KEY_TTL", "10s")]).unwrap_err();
+        assert_eq!(err.variable, "IDEMPOTENCY_KEY_TTL");
+        assert!(err.problem.contains("at least 1m"), "{err}");
+        assert_eq!(
+            config(&[URL, ("IDEMPOTENCY_KEY_TTL", "2h")])
+                .unwrap()
+                .idempotency_key_ttl,
+            Duration::from_secs(7200)
+        );
     }
 
     #[test]

@@ -5,8 +5,11 @@ pub mod app_role;
 pub mod migrations;
 pub mod probe;
 
-use sqlx::PgPool;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres};
 
 use crate::config::DatabaseSettings;
 
@@ -49,4 +52,20 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> PgPool {
                 .clone()
                 .options([("plan_cache_mode", "force_generic_plan")]),
         )
+}
+
+/// A pooled connection; while it waits for one, `waiters` (the `db_pool_waiters` metric
+/// of a running service) counts it.
+pub async fn acquire(
+    pool: &PgPool,
+    waiters: Option<&AtomicI64>,
+) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    if let Some(waiters) = waiters {
+        waiters.fetch_add(1, Ordering::SeqCst);
+    }
+    let conn = pool.acquire().await;
+    if let Some(waiters) = waiters {
+        waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+    conn
 }

@@ -7,7 +7,9 @@ pub mod client_address;
 pub mod error_catcher;
 pub mod health;
 pub mod json_body;
+pub mod keyset;
 pub mod metrics;
+pub mod path_id;
 pub mod request_id;
 pub mod request_timeout;
 
@@ -35,6 +37,8 @@ pub fn router() -> Router {
         )
         .push(crate::auth::routes::router())
         .push(crate::users::routes::router())
+        .push(crate::accounts::routes::router())
+        .push(crate::transfers::routes::router())
 }
 
 /// The routes plus their OpenAPI 3 document at `/openapi.json` (generated from the

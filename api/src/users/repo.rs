@@ -3,7 +3,7 @@
 //! `cargo xtask sqlx-prepare` and verified by `cargo xtask test`). Uniqueness is left to
 //! the database's unique indexes and their violations are turned into 409s by index name.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgPool, Postgres};
@@ -167,14 +167,7 @@ impl<'a> UserRepo<'a> {
     }
 
     async fn conn(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        if let Some(waiters) = self.waiters {
-            waiters.fetch_add(1, Ordering::SeqCst);
-        }
-        let conn = self.pool.acquire().await;
-        if let Some(waiters) = self.waiters {
-            waiters.fetch_sub(1, Ordering::SeqCst);
-        }
-        conn
+        crate::db::acquire(self.pool, self.waiters).await
     }
 
     pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, RepoError> {
@@ -442,7 +435,8 @@ impl<'a> UserRepo<'a> {
         refuse_the_last_admin(&mut tx, id, "id").await?;
         let result = sqlx::query!("DELETE FROM users WHERE id = $1", id)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(conflict_or_other)?;
         tx.commit().await?;
         Ok(result.rows_affected() == 1)
     }
@@ -473,6 +467,17 @@ async fn refuse_the_last_admin(
 }
 
 fn conflict_or_other(err: sqlx::Error) -> RepoError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_foreign_key_violation()
+        && db.constraint() == Some("accounts_owner_id_fkey")
+    {
+        return RepoError::Conflict {
+            field: "id",
+            message: "the user holds bank accounts, which the ledger keeps for good; \
+                      deactivate the user instead (is_active: false)"
+                .into(),
+        };
+    }
     if let sqlx::Error::Database(db) = &err
         && db.is_unique_violation()
     {

@@ -128,13 +128,9 @@ async fn list_users(req: &mut Request, depot: &mut Depot) -> Result<Json<UserPag
     }))
 }
 
-/// The `{id}` path segment as a UUID; anything else is a 400 naming the problem.
+/// The `{id}` path segment as a user id (400 otherwise).
 fn user_id(req: &Request) -> Result<Uuid, ApiError> {
-    let raw = req.param::<String>("id").unwrap_or_default();
-    Uuid::parse_str(&raw).map_err(|_| ApiError::BadRequest {
-        code: "invalid_id",
-        message: format!("{raw:?} is not a user id; ids are UUIDs"),
-    })
+    crate::http::path_id::path_id(req, "user")
 }
 
 /// One user (the user itself or an administrator). The caller is checked in the same

@@ -1,0 +1,573 @@
+//! The double-entry ledger: each movement, in one transaction, locks the customer
+//! accounts it touches (in id order, so two movements over the same accounts queue
+//! instead of deadlocking), decides from what it locked ([`decide`], pure), then writes
+//! the movement, one entry per side, the new balances and the event for the outbox.
+//! The external account of a currency (money outside the bank) is never locked or
+//! updated: deposits and withdrawals only add entries to it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Connection, PgConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::idempotency::{self, Answer, Claim, IdempotencyKey};
+use super::model::{Movement, MovementKind, MovementRequest};
+use crate::accounts::currency::Currency;
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+use crate::users::model::User;
+
+/// Which account of a request a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The account in the path of a deposit or withdrawal.
+    Account,
+    /// `from_account_id` of a transfer.
+    Source,
+    /// `to_account_id` of a transfer.
+    Destination,
+}
+
+impl Side {
+    fn field(self) -> &'static str {
+        match self {
+            Self::Account => "account_id",
+            Self::Source => "from_account_id",
+            Self::Destination => "to_account_id",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Source => "source account",
+            Self::Destination => "destination account",
+        }
+    }
+}
+
+/// Why a well-formed movement was not made. Stored with its idempotency key, so a retry
+/// is refused the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Refusal {
+    /// No such account, or not the caller's to take money from.
+    NotFound {
+        side: Side,
+    },
+    Closed {
+        side: Side,
+    },
+    InsufficientFunds {
+        balance: i64,
+        amount: i64,
+        currency: String,
+    },
+    CurrencyMismatch {
+        from: String,
+        to: String,
+    },
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound { side } => ApiError::NotFound(side.name()),
+            Refusal::Closed { side } => ApiError::Refused {
+                code: "account_closed",
+                field: side.field(),
+                message: format!("the {} is closed", side.name()),
+            },
+            Refusal::InsufficientFunds {
+                balance,
+                amount,
+                currency,
+            } => ApiError::Refused {
+                code: "insufficient_funds",
+                field: "amount",
+                message: format!(
+                    "the account holds {balance} {currency} (minor units), less than the {amount} asked for"
+                ),
+            },
+            Refusal::CurrencyMismatch { from, to } => ApiError::Validation(vec![FieldError::new(
+                "to_account_id",
+                format!(
+                    "holds {to}, and the source account {from}: transfers stay within one currency"
+                ),
+            )]),
+        }
+    }
+}
+
+/// A customer account as the movement's transaction locked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedAccount {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub currency: String,
+    pub balance: i64,
+    pub closed: bool,
+}
+
+/// What a movement will write: its currency and each customer side's balance after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub currency: String,
+    /// (account, balance after, owner) of the account money leaves; `None` for a deposit.
+    pub debit: Option<(Uuid, i64, Uuid)>,
+    /// The same for the account money arrives in; `None` for a withdrawal.
+    pub credit: Option<(Uuid, i64, Uuid)>,
+}
+
+impl Plan {
+    /// The balance a client is told: of the path's account, or the transfer's source.
+    pub fn balance_after(&self) -> i64 {
+        self.debit
+            .or(self.credit)
+            .map_or(0, |(_, balance, _)| balance)
+    }
+}
+
+/// Decides a movement over the accounts its transaction locked. Only the owner of the
+/// account money leaves (or is deposited into), or an administrator, may move it; anyone
+/// may be paid.
+pub fn decide(
+    request: &MovementRequest,
+    caller: &User,
+    locked: &[LockedAccount],
+) -> Result<Plan, Refusal> {
+    let find = |id: Option<Uuid>| id.and_then(|id| locked.iter().find(|a| a.id == id));
+    let (from_side, to_side) = match request.kind {
+        MovementKind::Transfer => (Side::Source, Side::Destination),
+        _ => (Side::Account, Side::Account),
+    };
+    let may_use = |account: &LockedAccount| account.owner_id == caller.id || caller.is_admin;
+    let from = match request.from {
+        Some(_) => Some(
+            find(request.from)
+                .filter(|a| may_use(a))
+                .ok_or(Refusal::NotFound { side: from_side })?,
+        ),
+        None => None,
+    };
+    let to = match request.to {
+        Some(_) => {
+            let to = find(request.to).ok_or(Refusal::NotFound { side: to_side })?;
+            // A deposit is made by the account's owner (or an administrator).
+            if request.kind == MovementKind::Deposit && !may_use(to) {
+                return Err(Refusal::NotFound { side: to_side });
+            }
+            Some(to)
+        }
+        None => None,
+    };
+    for (account, side) in [(from, from_side), (to, to_side)] {
+        if account.is_some_and(|a| a.closed) {
+            return Err(Refusal::Closed { side });
+        }
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from.currency != to.currency
+    {
+        return Err(Refusal::CurrencyMismatch {
+            from: from.currency.clone(),
+            to: to.currency.clone(),
+        });
+    }
+    let amount = request.amount.get();
+    let debit = match from {
+        Some(from) if from.balance < amount => {
+            return Err(Refusal::InsufficientFunds {
+                balance: from.balance,
+                amount,
+                currency: from.currency.clone(),
+            });
+        }
+        Some(from) => Some((from.id, from.balance - amount, from.owner_id)),
+        None => None,
+    };
+    let credit = to.map(|to| (to.id, to.balance + amount, to.owner_id));
+    let currency = from.or(to).map(|a| a.currency.clone()).unwrap_or_default();
+    Ok(Plan {
+        currency,
+        debit,
+        credit,
+    })
+}
+
+/// The external account of each currency, by code, once looked up.
+#[derive(Debug, Default)]
+pub struct ExternalAccounts(Mutex<HashMap<String, Uuid>>);
+
+impl ExternalAccounts {
+    /// The external account of `currency`, made on first use. Made in a statement of its
+    /// own, before the movement's transaction: inside it, a concurrent first deposit's
+    /// insert would stay invisible to this transaction's snapshot.
+    async fn get(&self, conn: &mut PgConnection, currency: &str) -> Result<Uuid, sqlx::Error> {
+        if let Some(id) = self.cached(currency) {
+            return Ok(id);
+        }
+        sqlx::query!(
+            "INSERT INTO accounts (kind, name, currency) VALUES ('external', 'outside the bank', $1)
+             ON CONFLICT (currency) WHERE kind = 'external' DO NOTHING",
+            currency
+        )
+        .execute(&mut *conn)
+        .await?;
+        let id = sqlx::query_scalar!(
+            "SELECT id FROM accounts WHERE kind = 'external' AND currency = $1",
+            currency
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(currency.to_owned(), id);
+        Ok(id)
+    }
+
+    fn cached(&self, currency: &str) -> Option<Uuid> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(currency)
+            .copied()
+    }
+}
+
+/// The answer to a movement request, and whether it is a stored one given again.
+pub struct Outcome {
+    pub answer: Answer,
+    pub replayed: bool,
+}
+
+/// Makes the movement `request` for `caller` under `key`, or answers as the key's first
+/// request was answered.
+pub async fn execute(
+    state: &AppState,
+    caller: &User,
+    request: &MovementRequest,
+    key: &IdempotencyKey,
+) -> Result<Outcome, ApiError> {
+    let mut conn = crate::db::acquire(&state.pool, Some(&state.metrics.db_waiters)).await?;
+    let fingerprint = request.fingerprint();
+    // Deposits and withdrawals need their currency's external account, which must exist
+    // before the transaction starts (see `ExternalAccounts::get`); its currency is the
+    // account's, read without a lock (an account's currency never changes).
+    let external = match request.kind {
+        MovementKind::Transfer => None,
+        _ => {
+            let account = request.from.or(request.to).unwrap_or_default();
+            let currency = sqlx::query_scalar!(
+                "SELECT currency FROM accounts WHERE id = $1 AND kind = 'customer'",
+                account
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            match currency {
+                Some(currency) => Some(state.external_accounts.get(&mut conn, &currency).await?),
+                None => None,
+            }
+        }
+    };
+    let mut tx = conn.begin().await?;
+    if let Claim::Used {
+        fingerprint: used,
+        answer,
+    } = idempotency::claim(
+        &mut tx,
+        caller.id,
+        key,
+        &fingerprint,
+        state.idempotency_key_ttl,
+    )
+    .await?
+    {
+        tx.rollback().await?;
+        return Ok(Outcome {
+            answer: idempotency::replay(&used, answer, &fingerprint)?,
+            replayed: true,
+        });
+    }
+    let ids: Vec<Uuid> = request.from.into_iter().chain(request.to).collect();
+    let locked = sqlx::query_as!(
+        LockedAccount,
+        r#"SELECT id, owner_id AS "owner_id!", currency, balance, closed_at IS NOT NULL AS "closed!"
+           FROM accounts WHERE id = ANY($1) AND kind = 'customer'
+           ORDER BY id FOR NO KEY UPDATE"#,
+        &ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let answer = match (decide(request, caller, &locked), external) {
+        (Ok(plan), external) => {
+            let movement = write(&mut tx, request, caller, &plan, external).await?;
+            Answer::Moved(movement)
+        }
+        (Err(refusal), _) => Answer::Refused(refusal),
+    };
+    idempotency::store(&mut tx, caller.id, key, &answer).await?;
+    tx.commit().await?;
+    Ok(Outcome {
+        answer,
+        replayed: false,
+    })
+}
+
+/// Writes a decided movement: the movement, its two entries, the new balances and its
+/// event, in one statement.
+async fn write(
+    conn: &mut PgConnection,
+    request: &MovementRequest,
+    caller: &User,
+    plan: &Plan,
+    external: Option<Uuid>,
+) -> Result<Movement, ApiError> {
+    let side = |side: Option<(Uuid, i64, Uuid)>| {
+        side.map(|(id, balance, _)| (id, Some(balance)))
+            .or(external.map(|id| (id, None)))
+            .ok_or_else(|| anyhow::anyhow!("a {} has no external account", request.kind.as_str()))
+    };
+    let (debit_id, debit_balance) = side(plan.debit)?;
+    let (credit_id, credit_balance) = side(plan.credit)?;
+    // Microseconds, as PostgreSQL keeps them, so the answer equals what is stored.
+    let now = OffsetDateTime::now_utc();
+    let created_at = now
+        .replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now);
+    let movement = Movement {
+        id: Uuid::new_v4(),
+        kind: request.kind,
+        amount: request.amount.get(),
+        currency: plan.currency.clone(),
+        from_account_id: plan.debit.map(|(id, ..)| id),
+        to_account_id: plan.credit.map(|(id, ..)| id),
+        description: request.description.as_ref().map(|d| d.as_str().to_owned()),
+        balance_after: plan.balance_after(),
+        created_at,
+    };
+    let event_id = Uuid::new_v4();
+    let event = event_payload(event_id, &movement, plan);
+    let (customer_ids, balances): (Vec<Uuid>, Vec<i64>) = [plan.debit, plan.credit]
+        .into_iter()
+        .flatten()
+        .map(|(id, balance, _)| (id, balance))
+        .unzip();
+    sqlx::query!(
+        r#"WITH movement AS (
+               INSERT INTO movements (id, kind, debit_account_id, credit_account_id, amount,
+                                      currency, description, initiated_by, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ), balances AS (
+               UPDATE accounts SET balance = b.balance
+               FROM unnest($10::uuid[], $11::bigint[]) AS b (id, balance)
+               WHERE accounts.id = b.id
+           ), entries AS (
+               INSERT INTO entries (movement_id, account_id, amount, balance_after, created_at)
+               VALUES ($1, $3, -$5::bigint, $12, $9), ($1, $4, $5, $13, $9)
+           )
+           INSERT INTO outbox (event_id, routing_key, payload, created_at)
+           VALUES ($14, $15, $16, $9)"#,
+        movement.id,
+        request.kind.as_str(),
+        debit_id,
+        credit_id,
+        movement.amount,
+        movement.currency,
+        movement.description,
+        caller.id,
+        created_at,
+        &customer_ids,
+        &balances,
+        debit_balance,
+        credit_balance,
+        event_id,
+        routing_key(request.kind),
+        event,
+    )
+    .execute(conn)
+    .await?;
+    tracing::info!(
+        movement_id = %movement.id,
+        kind = request.kind.as_str(),
+        actor = %caller.id,
+        amount = movement.amount,
+        currency = movement.currency,
+        "money moved"
+    );
+    Ok(movement)
+}
+
+/// The routing key of a movement's event on the events exchange.
+pub fn routing_key(kind: MovementKind) -> &'static str {
+    match kind {
+        MovementKind::Deposit => "ledger.deposit.completed",
+        MovementKind::Withdrawal => "ledger.withdrawal.completed",
+        MovementKind::Transfer => "ledger.transfer.completed",
+    }
+}
+
+/// The event a movement publishes: what a consumer needs to tell each side's owner,
+/// without reading the ledger.
+fn event_payload(event_id: Uuid, movement: &Movement, plan: &Plan) -> serde_json::Value {
+    let side = |side: Option<(Uuid, i64, Uuid)>| {
+        side.map(|(account_id, balance_after, owner_id)| {
+            serde_json::json!({
+                "account_id": account_id,
+                "owner_id": owner_id,
+                "balance_after": balance_after,
+            })
+        })
+    };
+    serde_json::json!({
+        "event_id": event_id,
+        "type": routing_key(movement.kind),
+        "movement_id": movement.id,
+        "kind": movement.kind,
+        "amount": movement.amount,
+        "currency": movement.currency,
+        "currency_exponent": Currency::from_code(&movement.currency).map_or(2, Currency::exponent),
+        "description": movement.description,
+        "from": side(plan.debit),
+        "to": side(plan.credit),
+        "created_at": movement.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::json_body::JsonObject;
+
+    fn user(is_admin: bool) -> User {
+        User {
+            id: Uuid::new_v4(),
+            email: "a@example.com".into(),
+            username: "ada".into(),
+            full_name: None,
+            is_active: true,
+            is_verified: false,
+            is_admin,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn account(owner: &User, currency: &str, balance: i64) -> LockedAccount {
+        LockedAccount {
+            id: Uuid::new_v4(),
+            owner_id: owner.id,
+            currency: currency.into(),
+            balance,
+            closed: false,
+        }
+    }
+
+    fn transfer(from: &LockedAccount, to: &LockedAccount, amount: i64) -> MovementRequest {
+        let body = format!(
+            r#"{{"from_account_id": "{}", "to_account_id": "{}", "amount": {amount}}}"#,
+            from.id, to.id
+        );
+        MovementRequest::parse_transfer(
+            JsonObject::parse(
+                body.as_bytes(),
+                &["from_account_id", "to_account_id", "amount"],
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_transfer_debits_the_source_and_credits_the_destination() {
+        let (ada, bob) = (user(false), user(false));
+        let (from, to) = (account(&ada, "EUR", 100), account(&bob, "EUR", 5));
+        let plan = decide(&transfer(&from, &to, 60), &ada, &[from.clone(), to.clone()]).unwrap();
+        assert_eq!(plan.debit, Some((from.id, 40, ada.id)));
+        assert_eq!(plan.credit, Some((to.id, 65, bob.id)));
+        assert_eq!(plan.balance_after(), 40);
+        assert_eq!(plan.currency, "EUR");
+    }
+
+    #[test]
+    fn refusals_name_the_side_and_the_reason() {
+        let (ada, bob, admin) = (user(false), user(false), user(true));
+        let (from, to) = (account(&ada, "EUR", 100), account(&bob, "EUR", 0));
+        let both = [from.clone(), to.clone()];
+        assert_eq!(
+            decide(&transfer(&from, &to, 101), &ada, &both),
+            Err(Refusal::InsufficientFunds {
+                balance: 100,
+                amount: 101,
+                currency: "EUR".into()
+            })
+        );
+        // Someone else's money is not there for the caller; an administrator's it is.
+        assert_eq!(
+            decide(&transfer(&from, &to, 1), &bob, &both),
+            Err(Refusal::NotFound { side: Side::Source })
+        );
+        assert!(decide(&transfer(&from, &to, 1), &admin, &both).is_ok());
+        assert_eq!(
+            decide(&transfer(&from, &to, 1), &ada, std::slice::from_ref(&from)),
+            Err(Refusal::NotFound {
+                side: Side::Destination
+            })
+        );
+        let closed = LockedAccount {
+            closed: true,
+            ..to.clone()
+        };
+        assert_eq!(
+            decide(&transfer(&from, &to, 1), &ada, &[from.clone(), closed]),
+            Err(Refusal::Closed {
+                side: Side::Destination
+            })
+        );
+        let dollars = LockedAccount {
+            currency: "USD".into(),
+            ..to.clone()
+        };
+        assert_eq!(
+            decide(&transfer(&from, &to, 1), &ada, &[from.clone(), dollars]),
+            Err(Refusal::CurrencyMismatch {
+                from: "EUR".into(),
+                to: "USD".into()
+            })
+        );
+    }
+
+    #[test]
+    fn deposits_and_withdrawals_touch_one_customer_account() {
+        let ada = user(false);
+        let mine = account(&ada, "JPY", 10);
+        let body = |amount: i64| {
+            JsonObject::parse(format!(r#"{{"amount": {amount}}}"#).as_bytes(), &["amount"]).unwrap()
+        };
+        let deposit =
+            MovementRequest::parse_on_account(MovementKind::Deposit, mine.id, body(5)).unwrap();
+        let plan = decide(&deposit, &ada, std::slice::from_ref(&mine)).unwrap();
+        assert_eq!(
+            (plan.debit, plan.credit),
+            (None, Some((mine.id, 15, ada.id)))
+        );
+        let withdrawal =
+            MovementRequest::parse_on_account(MovementKind::Withdrawal, mine.id, body(11)).unwrap();
+        assert!(matches!(
+            decide(&withdrawal, &ada, std::slice::from_ref(&mine)),
+            Err(Refusal::InsufficientFunds { .. })
+        ));
+        // Nobody deposits into someone else's account.
+        assert_eq!(
+            decide(&deposit, &user(false), &[mine]),
+            Err(Refusal::NotFound {
+                side: Side::Account
+            })
+        );
+    }
+}

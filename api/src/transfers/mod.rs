@@ -1,0 +1,10 @@
+//! Moving money: deposits, withdrawals and transfers (`model`), the double-entry ledger
+//! that records them (`ledger`), idempotency keys (`idempotency`), account statements
+//! (`statement`) and the HTTP handlers (`routes`).
+
+pub mod idempotency;
+pub mod ledger;
+pub mod model;
+pub mod routes;
+pub mod schema;
+pub mod statement;
