@@ -170,6 +170,44 @@ impl TestApp {
         self.send_json(reqwest::Method::POST, path, body).await
     }
 
+    /// Posts `body` with `Idempotency-Key: key`.
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.authorized(self.client.post(self.url(path)))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens an account for the signed-in user; its JSON.
+    pub async fn open_account(&self, name: &str, currency: &str) -> Value {
+        let body = json!({"name": name, "currency": currency});
+        expect_json(
+            self.post_json("/api/v1/accounts", &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// Deposits `amount` into `account` under a fresh key; the movement's JSON.
+    pub async fn deposit(&self, account: &str, amount: i64) -> Value {
+        let key = uuid::Uuid::new_v4().to_string();
+        let path = format!("/api/v1/accounts/{account}/deposits");
+        let response = self
+            .post_with_key(&path, &key, &json!({"amount": amount}))
+            .await;
+        expect_json(response, StatusCode::CREATED).await
+    }
+
+    /// The balance of `account`, as its owner (signed in) reads it.
+    pub async fn balance(&self, account: &str) -> i64 {
+        let response = self.get(&format!("/api/v1/accounts/{account}")).await;
+        expect_json(response, StatusCode::OK).await["balance"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// Creates a user named `name` (email `name@example.com`) and returns its JSON.
     pub async fn create_user(&self, name: &str) -> Value {
         let response = self.post_json("/api/v1/users", &new_user(name)).await;

@@ -2,6 +2,7 @@
 //! database created by `#[sqlx::test]` from `DATABASE_URL` (`cargo xtask test` provides one).
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod app_role;
 mod auth;
 mod browser;
@@ -9,9 +10,11 @@ mod cli;
 mod errors;
 mod health;
 mod helpers;
+mod ledger_invariants;
 mod limits;
 mod memory;
 mod metrics;
+mod movements;
 mod openapi;
 mod query_plans;
 mod sessions;

@@ -628,7 +628,10 @@ async fn the_listed_total_follows_sign_ups_and_deletes(pool: PgPool) {
         .unwrap();
     let page = expect_json(app.get("/api/v1/users?size=1").await, StatusCode::OK).await;
     assert_eq!(page["total"], 16 + 1000 - 300, "{page}");
-    sqlx::query("TRUNCATE users").execute(&pool).await.unwrap();
+    sqlx::query("TRUNCATE users CASCADE")
+        .execute(&pool)
+        .await
+        .unwrap();
     let kept: i64 = sqlx::query_scalar("SELECT n FROM user_count")
         .fetch_one(&pool)
         .await
