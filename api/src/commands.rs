@@ -32,6 +32,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `api worker`: relays the outbox to RabbitMQ and consumes it into notifications until
+/// SIGTERM or Ctrl-C.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let pool = db::lazy_pool(&config.database);
+    let worker = crate::worker::Worker::build(&config, pool).await?;
+    let broker = config
+        .broker
+        .as_ref()
+        .map(|b| b.target())
+        .unwrap_or_default();
+    tracing::info!(
+        address = %worker.local_addr(),
+        environment = config.app_env.as_str(),
+        database = %config.database.target,
+        broker = %broker,
+        version = env!("CARGO_PKG_VERSION"),
+        "worker started"
+    );
+    worker.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
 /// Creates the first administrator once the database answers and is migrated; retries
 /// quietly until then, so start-up never waits for it.
 async fn bootstrap_admin(pool: sqlx::PgPool, admin: crate::config::AdminBootstrap) {

@@ -9,10 +9,12 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod notifications;
 pub mod state;
 pub mod telemetry;
 pub mod transfers;
 pub mod users;
+pub mod worker;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "api",
     version,
-    about = "User-management service. Configured by environment variables (see README)."
+    about = "User-management and banking service. Configured by environment variables (see README)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,6 +22,10 @@ struct Cli {
 enum Command {
     /// Serve HTTP (the default).
     Serve,
+    /// Relay the outbox to RabbitMQ and turn its events into notifications; serves
+    /// /healthz, /readyz and /metrics on WORKER_PORT. Needs AMQP_URL (or AMQP_HOST and
+    /// its parts).
+    Worker,
     /// Apply pending database migrations and exit. Safe to run again and concurrently.
     Migrate,
     /// Exit 0 as soon as PostgreSQL answers a query; non-zero after the timeout.
@@ -77,10 +81,14 @@ fn main() -> ExitCode {
         return hash_rate(usize::from(*threads), *duration);
     }
     let serving = matches!(cli.command, None | Some(Command::Serve));
-    // Only a serving process signs tokens: the others run without the key.
+    let working = matches!(cli.command, Some(Command::Worker));
+    // Only a serving process signs tokens, and only the worker talks to RabbitMQ: the
+    // others run without those settings.
     let config = match Config::from_env().and_then(|c| {
         if serving {
             c.jwt.clone().map(|_| c)
+        } else if working {
+            c.broker.clone().map(|_| c)
         } else {
             Ok(c)
         }
@@ -98,6 +106,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(config).await,
+            Command::Worker => commands::worker(config).await,
             Command::Migrate => commands::migrate(config).await,
             Command::WaitDb {
                 timeout,

@@ -3,6 +3,7 @@
 //! Every problem names the variable and what it expects, so a pod that fails to start
 //! says why in its first log line.
 
+mod broker;
 mod duration;
 mod limits;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
+pub use broker::{BrokerSettings, WorkerSettings};
 pub use duration::parse_duration;
 pub use limits::{LimitSettings, RedisSettings};
 
@@ -171,6 +173,9 @@ pub struct Config {
     pub currencies: crate::accounts::currency::Currencies,
     /// How long an `Idempotency-Key` keeps its first result (`IDEMPOTENCY_KEY_TTL`).
     pub idempotency_key_ttl: Duration,
+    /// The RabbitMQ of `api worker`; `Err` when none was given, which only `worker` minds.
+    pub broker: Result<BrokerSettings, ConfigError>,
+    pub worker: WorkerSettings,
 }
 
 impl Config {
@@ -210,6 +215,8 @@ impl Config {
                 None => crate::accounts::currency::Currencies::default(),
             },
             idempotency_key_ttl: env.idempotency_key_ttl()?,
+            broker: env.broker()?,
+            worker: env.worker()?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
                 Some(text) => crate::http::client_address::parse_trusted_proxies(&text)
                     .map_err(|problem| ConfigError::new("TRUSTED_PROXIES", problem))?,
@@ -370,6 +377,7 @@ impl Env<'_> {
             "ADMIN_PASSWORD" => "ADMIN_PASSWORD_FILE",
             "DB_APP_PASSWORD" => "DB_APP_PASSWORD_FILE",
             "REDIS_PASSWORD" => "REDIS_PASSWORD_FILE",
+            "AMQP_PASSWORD" => "AMQP_PASSWORD_FILE",
             _ => return Ok(self.get(name)),
         };
         match (self.get(name), self.get(file_variable)) {
@@ -641,6 +649,51 @@ mod tests {
                 .unwrap()
                 .idempotency_key_ttl,
             Duration::from_secs(7200)
+        );
+    }
+
+    #[test]
+    fn the_broker_comes_from_a_url_or_its_parts_and_never_shows_its_password() {
+        let err = config(&[URL]).unwrap().broker.unwrap_err();
+        assert_eq!(err.variable, "AMQP_URL");
+        let from_url = config(&[URL, ("AMQP_URL", "amqp://bank:s3cret@mq.example:5673/bank")])
+            .unwrap()
+            .broker
+            .unwrap();
+        assert_eq!(from_url.target(), "mq.example:5673/bank");
+        assert_eq!(
+            (from_url.exchange.as_str(), from_url.queue.as_str()),
+            ("bank.events", "bank.notifications")
+        );
+        assert_eq!(from_url.dead_letter_queue(), "bank.notifications.dead");
+        assert!(!format!("{from_url:?}").contains("s3cret"));
+        let err = config(&[URL, ("AMQP_URL", "http://bank:s3cret@x")]).unwrap_err();
+        assert_eq!(err.variable, "AMQP_URL");
+        assert!(!err.problem.contains("s3cret"), "{err}");
+
+        let parts = [
+            URL,
+            ("AMQP_HOST", "rabbitmq"),
+            ("AMQP_USER", "bank"),
+            ("AMQP_PASSWORD", "pw"),
+        ];
+        let from_parts = config(&parts).unwrap().broker.unwrap();
+        assert_eq!(from_parts.target(), "rabbitmq:5672//");
+        assert_eq!(from_parts.uri.authority.userinfo.password, "pw");
+        let err = config(&parts[..3]).unwrap_err();
+        assert_eq!(err.variable, "AMQP_PASSWORD_FILE");
+        let err = config(&[&parts[..], &[("AMQP_URL", "amqp://x")]].concat()).unwrap_err();
+        assert_eq!(err.variable, "AMQP_HOST");
+        let err = config(&[&parts[..], &[("AMQP_QUEUE", "no spaces")]].concat()).unwrap_err();
+        assert_eq!(err.variable, "AMQP_QUEUE");
+        let err = config(&[&parts[..], &[("AMQP_PREFETCH", "0")]].concat()).unwrap_err();
+        assert_eq!(err.variable, "AMQP_PREFETCH");
+        let worker = config(&[URL, ("WORKER_PORT", "9001"), ("OUTBOX_POLL_INTERVAL", "1s")])
+            .unwrap()
+            .worker;
+        assert_eq!(
+            (worker.port, worker.poll_interval, worker.batch_size),
+            (9001, Duration::from_secs(1), 100)
         );
     }
 

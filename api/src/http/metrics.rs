@@ -172,6 +172,12 @@ pub fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Dis
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// A counter family with one unlabelled sample.
+pub fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    family(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 fn labels(method: &str, route: &str, status: u16) -> String {
     format!(
         "method=\"{}\",route=\"{}\",status=\"{status}\"",

@@ -39,6 +39,7 @@ pub fn router() -> Router {
         .push(crate::users::routes::router())
         .push(crate::accounts::routes::router())
         .push(crate::transfers::routes::router())
+        .push(crate::notifications::routes::router())
 }
 
 /// The routes plus their OpenAPI 3 document at `/openapi.json` (generated from the

@@ -21,3 +21,18 @@ fn with_article(what: &str) -> String {
         _ => format!("a {what}"),
     }
 }
+
+/// The `{id}` path segment as a positive integer id (notifications); else a 400.
+pub fn path_number(req: &Request, what: &str) -> Result<i64, ApiError> {
+    let raw = req.param::<String>("id").unwrap_or_default();
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_id",
+            message: format!(
+                "{raw:?} is not {} id; ids are positive integers",
+                with_article(what)
+            ),
+        })
+}

@@ -13,9 +13,9 @@ use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::event::LedgerEvent;
 use super::idempotency::{self, Answer, Claim, IdempotencyKey};
 use super::model::{Movement, MovementKind, MovementRequest};
-use crate::accounts::currency::Currency;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 use crate::users::model::User;
@@ -108,6 +108,7 @@ impl From<Refusal> for ApiError {
 pub struct LockedAccount {
     pub id: Uuid,
     pub owner_id: Uuid,
+    pub name: String,
     pub currency: String,
     pub balance: i64,
     pub closed: bool,
@@ -117,18 +118,39 @@ pub struct LockedAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub currency: String,
-    /// (account, balance after, owner) of the account money leaves; `None` for a deposit.
-    pub debit: Option<(Uuid, i64, Uuid)>,
-    /// The same for the account money arrives in; `None` for a withdrawal.
-    pub credit: Option<(Uuid, i64, Uuid)>,
+    /// The account money leaves; `None` for a deposit.
+    pub debit: Option<Posting>,
+    /// The account money arrives in; `None` for a withdrawal.
+    pub credit: Option<Posting>,
+}
+
+/// One customer account's side of a movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: Uuid,
+    pub balance_after: i64,
+    pub owner: Uuid,
+    pub name: String,
+}
+
+impl Posting {
+    fn new(account: &LockedAccount, balance_after: i64) -> Self {
+        Self {
+            account: account.id,
+            balance_after,
+            owner: account.owner_id,
+            name: account.name.clone(),
+        }
+    }
 }
 
 impl Plan {
     /// The balance a client is told: of the path's account, or the transfer's source.
     pub fn balance_after(&self) -> i64 {
         self.debit
-            .or(self.credit)
-            .map_or(0, |(_, balance, _)| balance)
+            .as_ref()
+            .or(self.credit.as_ref())
+            .map_or(0, |posting| posting.balance_after)
     }
 }
 
@@ -187,10 +209,10 @@ pub fn decide(
                 currency: from.currency.clone(),
             });
         }
-        Some(from) => Some((from.id, from.balance - amount, from.owner_id)),
+        Some(from) => Some(Posting::new(from, from.balance - amount)),
         None => None,
     };
-    let credit = to.map(|to| (to.id, to.balance + amount, to.owner_id));
+    let credit = to.map(|to| Posting::new(to, to.balance + amount));
     let currency = from.or(to).map(|a| a.currency.clone()).unwrap_or_default();
     Ok(Plan {
         currency,
@@ -297,7 +319,8 @@ pub async fn execute(
     let ids: Vec<Uuid> = request.from.into_iter().chain(request.to).collect();
     let locked = sqlx::query_as!(
         LockedAccount,
-        r#"SELECT id, owner_id AS "owner_id!", currency, balance, closed_at IS NOT NULL AS "closed!"
+        r#"SELECT id, owner_id AS "owner_id!", name, currency, balance,
+                  closed_at IS NOT NULL AS "closed!"
            FROM accounts WHERE id = ANY($1) AND kind = 'customer'
            ORDER BY id FOR NO KEY UPDATE"#,
         &ids
@@ -328,13 +351,14 @@ async fn write(
     plan: &Plan,
     external: Option<Uuid>,
 ) -> Result<Movement, ApiError> {
-    let side = |side: Option<(Uuid, i64, Uuid)>| {
-        side.map(|(id, balance, _)| (id, Some(balance)))
+    let side = |side: &Option<Posting>| {
+        side.as_ref()
+            .map(|posting| (posting.account, Some(posting.balance_after)))
             .or(external.map(|id| (id, None)))
             .ok_or_else(|| anyhow::anyhow!("a {} has no external account", request.kind.as_str()))
     };
-    let (debit_id, debit_balance) = side(plan.debit)?;
-    let (credit_id, credit_balance) = side(plan.credit)?;
+    let (debit_id, debit_balance) = side(&plan.debit)?;
+    let (credit_id, credit_balance) = side(&plan.credit)?;
     // Microseconds, as PostgreSQL keeps them, so the answer equals what is stored.
     let now = OffsetDateTime::now_utc();
     let created_at = now
@@ -345,18 +369,19 @@ async fn write(
         kind: request.kind,
         amount: request.amount.get(),
         currency: plan.currency.clone(),
-        from_account_id: plan.debit.map(|(id, ..)| id),
-        to_account_id: plan.credit.map(|(id, ..)| id),
+        from_account_id: plan.debit.as_ref().map(|posting| posting.account),
+        to_account_id: plan.credit.as_ref().map(|posting| posting.account),
         description: request.description.as_ref().map(|d| d.as_str().to_owned()),
         balance_after: plan.balance_after(),
         created_at,
     };
-    let event_id = Uuid::new_v4();
-    let event = event_payload(event_id, &movement, plan);
-    let (customer_ids, balances): (Vec<Uuid>, Vec<i64>) = [plan.debit, plan.credit]
+    let event = LedgerEvent::of(Uuid::new_v4(), &movement, plan);
+    let payload = serde_json::to_value(&event)
+        .map_err(|err| anyhow::Error::new(err).context("writing a ledger event"))?;
+    let (customer_ids, balances): (Vec<Uuid>, Vec<i64>) = [&plan.debit, &plan.credit]
         .into_iter()
         .flatten()
-        .map(|(id, balance, _)| (id, balance))
+        .map(|posting| (posting.account, posting.balance_after))
         .unzip();
     sqlx::query!(
         r#"WITH movement AS (
@@ -386,9 +411,9 @@ async fn write(
         &balances,
         debit_balance,
         credit_balance,
-        event_id,
-        routing_key(request.kind),
-        event,
+        event.event_id,
+        event.event_type,
+        payload,
     )
     .execute(conn)
     .await?;
@@ -401,42 +426,6 @@ async fn write(
         "money moved"
     );
     Ok(movement)
-}
-
-/// The routing key of a movement's event on the events exchange.
-pub fn routing_key(kind: MovementKind) -> &'static str {
-    match kind {
-        MovementKind::Deposit => "ledger.deposit.completed",
-        MovementKind::Withdrawal => "ledger.withdrawal.completed",
-        MovementKind::Transfer => "ledger.transfer.completed",
-    }
-}
-
-/// The event a movement publishes: what a consumer needs to tell each side's owner,
-/// without reading the ledger.
-fn event_payload(event_id: Uuid, movement: &Movement, plan: &Plan) -> serde_json::Value {
-    let side = |side: Option<(Uuid, i64, Uuid)>| {
-        side.map(|(account_id, balance_after, owner_id)| {
-            serde_json::json!({
-                "account_id": account_id,
-                "owner_id": owner_id,
-                "balance_after": balance_after,
-            })
-        })
-    };
-    serde_json::json!({
-        "event_id": event_id,
-        "type": routing_key(movement.kind),
-        "movement_id": movement.id,
-        "kind": movement.kind,
-        "amount": movement.amount,
-        "currency": movement.currency,
-        "currency_exponent": Currency::from_code(&movement.currency).map_or(2, Currency::exponent),
-        "description": movement.description,
-        "from": side(plan.debit),
-        "to": side(plan.credit),
-        "created_at": movement.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-    })
 }
 
 #[cfg(test)]
@@ -462,6 +451,7 @@ mod tests {
         LockedAccount {
             id: Uuid::new_v4(),
             owner_id: owner.id,
+            name: "Main".into(),
             currency: currency.into(),
             balance,
             closed: false,
@@ -488,8 +478,13 @@ mod tests {
         let (ada, bob) = (user(false), user(false));
         let (from, to) = (account(&ada, "EUR", 100), account(&bob, "EUR", 5));
         let plan = decide(&transfer(&from, &to, 60), &ada, &[from.clone(), to.clone()]).unwrap();
-        assert_eq!(plan.debit, Some((from.id, 40, ada.id)));
-        assert_eq!(plan.credit, Some((to.id, 65, bob.id)));
+        assert_eq!(plan.debit, Some(Posting::new(&from, 40)));
+        assert_eq!(
+            plan.credit
+                .as_ref()
+                .map(|p| (p.account, p.balance_after, p.owner)),
+            Some((to.id, 65, bob.id))
+        );
         assert_eq!(plan.balance_after(), 40);
         assert_eq!(plan.currency, "EUR");
     }
@@ -554,7 +549,7 @@ mod tests {
         let plan = decide(&deposit, &ada, std::slice::from_ref(&mine)).unwrap();
         assert_eq!(
             (plan.debit, plan.credit),
-            (None, Some((mine.id, 15, ada.id)))
+            (None, Some(Posting::new(&mine, 15)))
         );
         let withdrawal =
             MovementRequest::parse_on_account(MovementKind::Withdrawal, mine.id, body(11)).unwrap();
