@@ -21,3 +21,4 @@ mod sessions;
 mod smoke;
 mod tls;
 mod users;
+mod worker;
