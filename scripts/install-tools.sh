@@ -208,9 +208,11 @@ ensure_engine; ENGINE="$RESULT"
 ensure_system_tool wrk wrk "the load tests"; WRK="$RESULT"
 # redis-server: a throwaway Redis for `cargo xtask test` and `up` when REDIS_URL is unset.
 ensure_system_tool redis-server redis-server "the shared attempt limits"; REDIS_SERVER="$RESULT"
+# rabbitmq-server: a throwaway RabbitMQ for `cargo xtask test` and `up` when AMQP_URL is unset.
+ensure_system_tool rabbitmq-server rabbitmq-server "the worker's event delivery"; RABBITMQ_SERVER="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\nrabbitmq-server=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER" "$RABBITMQ_SERVER"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
@@ -219,4 +221,5 @@ else
   say "container engine: ${ENGINE:-none}"
   say "wrk: ${WRK:-none}"
   say "redis-server: ${REDIS_SERVER:-none}"
+  say "rabbitmq-server: ${RABBITMQ_SERVER:-none}"
 fi

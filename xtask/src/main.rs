@@ -19,6 +19,7 @@ mod overlay;
 mod pipeline_check;
 mod postgres;
 mod project;
+mod rabbitmq;
 mod redis;
 mod release;
 mod render;

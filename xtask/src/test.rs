@@ -1,5 +1,5 @@
 //! `cargo xtask test`: what CI runs, runnable by anyone: formatting, lints, then every
-//! test against a real PostgreSQL and a real Redis.
+//! test against a real PostgreSQL, Redis and RabbitMQ.
 
 use std::time::Instant;
 
@@ -60,6 +60,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let redis = crate::redis::Redis::provide(tools.redis_server.as_deref())?;
     eprintln!("    using {}", redis.describe());
 
+    project::step("RabbitMQ for the tests");
+    let rabbitmq = crate::rabbitmq::RabbitMq::provide(tools.rabbitmq_server.as_deref())?;
+    let Some(amqp_url) = rabbitmq.url() else {
+        anyhow::bail!(
+            "the worker's tests need RabbitMQ: install rabbitmq-server (Debian/Ubuntu: apt-get install rabbitmq-server) or set AMQP_URL"
+        );
+    };
+    eprintln!("    using {}", rabbitmq.describe());
+
     project::step("the api image, for the image tests");
     let engine = tools
         .engine
@@ -85,6 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .args(extra)
         .current_dir(project::root())
         .env("DATABASE_URL", database.url())
+        .env("AMQP_URL", &amqp_url)
         .env("API_TEST_IMAGE", image.reference())
         .env("API_TEST_ENGINE", &engine);
     if let Some(wrk) = &tools.wrk {
@@ -96,6 +106,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let (result, lines) = run_teed(command);
     drop(database);
     drop(redis);
+    drop(rabbitmq);
     if let Some(path) = &args.junit {
         let report = crate::junit::report(&lines);
         if let Some(dir) = path.parent() {

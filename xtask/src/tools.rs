@@ -19,6 +19,8 @@ pub struct Tools {
     pub wrk: Option<PathBuf>,
     /// redis-server, for a throwaway Redis, when installed.
     pub redis_server: Option<PathBuf>,
+    /// rabbitmq-server, for a throwaway RabbitMQ, when installed.
+    pub rabbitmq_server: Option<PathBuf>,
 }
 
 impl Tools {
@@ -55,6 +57,9 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
             .filter(|path| !path.as_os_str().is_empty()),
         wrk: find("wrk").ok().filter(|path| !path.as_os_str().is_empty()),
         redis_server: find("redis-server")
+            .ok()
+            .filter(|path| !path.as_os_str().is_empty()),
+        rabbitmq_server: find("rabbitmq-server")
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
     })

@@ -1,5 +1,6 @@
 //! `cargo xtask up`: the platform on this machine: PostgreSQL, Redis (for the attempt
-//! limits; optional), migrations, the api.
+//! limits; optional), RabbitMQ (for the worker; optional), migrations, the api and the
+//! worker.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command};
@@ -17,6 +18,9 @@ pub struct Args {
     /// Port for the api.
     #[arg(long, default_value_t = 8000, env = "PORT")]
     port: u16,
+    /// Port for the worker's health and metrics.
+    #[arg(long, default_value_t = 8001, env = "WORKER_PORT")]
+    worker_port: u16,
     /// Build and run the optimised binary.
     #[arg(long)]
     release: bool,
@@ -35,6 +39,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let redis = crate::redis::Redis::provide(None)?;
     eprintln!("    using {}", redis.describe());
 
+    project::step("RabbitMQ");
+    let rabbitmq = crate::rabbitmq::RabbitMq::provide(None)?;
+    eprintln!("    using {}", rabbitmq.describe());
+
     project::step("building the api");
     let profile: &[&str] = if args.release { &["--release"] } else { &[] };
     cmd!(sh, "cargo build --quiet --package api {profile...}")
@@ -52,9 +60,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .env("DATABASE_URL", database.url())
             .env("PORT", args.port.to_string())
             .env("APP_ENV", "dev")
-            .env("LOG_FORMAT", "text");
+            .env("LOG_FORMAT", "text")
+            .env("WORKER_PORT", args.worker_port.to_string());
         if let Some(url) = redis.url() {
             command.env("REDIS_URL", url);
+        }
+        if let Some(url) = rabbitmq.url() {
+            command.env("AMQP_URL", url);
         }
         command
     };
@@ -64,37 +76,68 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     project::step("starting the api");
-    let mut server = api("serve").spawn().context("starting api serve")?;
+    let mut processes = Vec::new();
+    let server = api("serve").spawn().context("starting api serve")?;
     let address = SocketAddr::from(([127, 0, 0, 1], args.port));
-    if let Err(err) = wait_until_ready(&mut server, address, &interrupted) {
-        stop(&mut server);
+    processes.push(("the api", server));
+    let worker_address = SocketAddr::from(([127, 0, 0, 1], args.worker_port));
+    let started =
+        wait_until_ready(&mut processes[0].1, "the api", address, &interrupted).and_then(|()| {
+            if rabbitmq.url().is_none() {
+                return Ok(());
+            }
+            project::step("starting the worker");
+            let worker = api("worker").spawn().context("starting api worker")?;
+            processes.push(("the worker", worker));
+            wait_until_ready(
+                &mut processes[1].1,
+                "the worker",
+                worker_address,
+                &interrupted,
+            )
+        });
+    if let Err(err) = started {
+        for (_, process) in &mut processes {
+            stop(process);
+        }
         return Err(err);
     }
-    print_urls(address, &database);
+    print_urls(address, rabbitmq.url().map(|_| worker_address), &database);
 
-    // Ctrl-C reaches the api too (same process group); it drains and exits by itself.
-    let status = loop {
-        if let Some(status) = server.try_wait()? {
-            break status;
+    // Ctrl-C reaches the processes too (same process group); they drain and exit.
+    let exited = loop {
+        if let Some((name, status)) = processes
+            .iter_mut()
+            .find_map(|(name, process)| Some((*name, process.try_wait().ok()??)))
+        {
+            break Some((name, status));
         }
         if interrupted.happened() {
-            break stop(&mut server);
+            break None;
         }
         sleep(Duration::from_millis(200));
     };
     project::step("stopping");
+    for (_, process) in &mut processes {
+        stop(process);
+    }
     drop(database);
     drop(redis);
-    if interrupted.happened() || status.success() {
-        eprintln!("xtask: stopped");
-        Ok(())
-    } else {
-        bail!("the api exited unexpectedly ({status}); see its log above")
+    drop(rabbitmq);
+    match exited {
+        Some((name, status)) if !status.success() => {
+            bail!("{name} exited unexpectedly ({status}); see its log above")
+        }
+        _ => {
+            eprintln!("xtask: stopped");
+            Ok(())
+        }
     }
 }
 
 fn wait_until_ready(
     server: &mut Child,
+    name: &str,
     address: SocketAddr,
     interrupted: &crate::interrupt::Interrupt,
 ) -> anyhow::Result<()> {
@@ -102,7 +145,7 @@ fn wait_until_ready(
     loop {
         if let Some(status) = server.try_wait()? {
             bail!(
-                "the api exited during start-up ({status}); is port {} free?",
+                "{name} exited during start-up ({status}); is port {} free?",
                 address.port()
             );
         }
@@ -113,14 +156,17 @@ fn wait_until_ready(
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("the api did not become ready on {address} within 30s");
+            bail!("{name} did not become ready on {address} within 30s");
         }
         sleep(Duration::from_millis(100));
     }
 }
 
-/// Asks the api to drain (SIGTERM), and waits for it.
+/// Asks a process to drain (SIGTERM), and waits for it.
 fn stop(server: &mut Child) -> std::process::ExitStatus {
+    if let Ok(Some(status)) = server.try_wait() {
+        return status;
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
@@ -133,16 +179,22 @@ fn stop(server: &mut Child) -> std::process::ExitStatus {
     }
 }
 
-fn print_urls(address: SocketAddr, database: &Database) {
+fn print_urls(address: SocketAddr, worker: Option<SocketAddr>, database: &Database) {
     let base = format!("http://{address}");
+    let worker = match worker {
+        Some(worker) => format!("http://{worker}/readyz (metrics: /metrics)"),
+        None => "not running: no RabbitMQ (events wait in the outbox)".to_owned(),
+    };
     eprintln!(
         "\n  The platform is up.\n\n  \
          api          {base}/\n  \
          docs         {base}/docs/\n  \
          users        {base}/api/v1/users\n  \
+         accounts     {base}/api/v1/accounts\n  \
          liveness     {base}/healthz\n  \
          readiness    {base}/readyz\n  \
          database     {base}/db-check\n  \
+         worker       {worker}\n  \
          PostgreSQL   {}\n\n  \
          Press Ctrl-C to stop everything.\n",
         match database {
