@@ -196,6 +196,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     )?;
     // The api's reads then see the very users pgbench's reads saw.
     seed::remove_inserted(scratch.url())?;
+    let accounts = seed::accounts(scratch.url(), &admin.id)?;
+    let transfer_tps = pgbench::run(
+        &pgbench,
+        scratch.url(),
+        "transfer",
+        &pgbench::transfer_script(seed::ACCOUNTS, &admin.id),
+        CONNECTIONS,
+        plan.scenario,
+        &dir,
+    )?;
     figures.push(Figure::info(
         "pgbench single-row select",
         select_tps,
@@ -246,6 +256,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         },
     )?);
     figures.extend(scenarios::hashing(&load, hash_rate, insert_tps)?);
+    figures.extend(scenarios::transfers(
+        &load,
+        &token,
+        &accounts,
+        transfer_tps,
+    )?);
 
     project::step(&format!("the list at {} users", plan.scale_users));
     let at_seed = scenarios::list_p99(&load, &token, USERS)?;

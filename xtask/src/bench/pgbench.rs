@@ -65,6 +65,49 @@ pub fn insert_script(password_hash: &str) -> String {
     )
 }
 
+/// What the api stores per transfer, at about its size: the outbox event and the answer
+/// kept under the idempotency key.
+const EVENT: &str = r#"{"event_id": "5b0f6f3e-3c1a-4f7e-9d8b-2a1c0e9f8d7c", "type": "ledger.transfer.completed", "movement_id": "0d6a2c1e-7f43-4b8e-9a51-3c2b1d0e9f87", "kind": "transfer", "amount": 1, "currency": "EUR", "currency_exponent": 2, "description": null, "from": {"account_id": "6f1c8a52-3b0e-4d5e-9f57-0c1d2e3f4a5b", "account_name": "Bench 1", "owner_id": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b", "balance_after": 999999999999}, "to": {"account_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "account_name": "Bench 2", "owner_id": "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b", "balance_after": 1000000000001}, "created_at": "2026-11-25T10:00:00.123456Z"}"#;
+const ANSWER: &str = r#"{"moved": {"id": "0d6a2c1e-7f43-4b8e-9a51-3c2b1d0e9f87", "kind": "transfer", "amount": 1, "currency": "EUR", "from_account_id": "6f1c8a52-3b0e-4d5e-9f57-0c1d2e3f4a5b", "to_account_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "description": null, "balance_after": 999999999999, "created_at": "2026-11-25T10:00:00.123456Z"}}"#;
+
+/// The api's transfer (`transfers::ledger::execute`) as the administrator `caller`, of 1
+/// minor unit between two random different accounts among the first `accounts` seeded:
+/// the same statements in the same transaction (claim the key, lock both accounts in id
+/// order, the movement with its entries, balances and event in one statement, store the
+/// answer), with the values the api computes computed in SQL.
+pub fn transfer_script(accounts: u64, caller: &str) -> String {
+    let account = |var: &str| format!("md5('account' || :{var})::uuid");
+    let (a, b) = (account("a"), account("b"));
+    let key = "'pgbench-' || :client_id || '-' || :k";
+    format!(
+        "\\set a random(1, {accounts})\n\
+         \\set d random(1, {last})\n\
+         \\set b 1 + (:a + :d - 1) % {accounts}\n\
+         \\set k random(1, 1000000000000000)\n\
+         BEGIN;\n\
+         INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at) \
+         VALUES ('{caller}', {key}, sha256(({key})::bytea), clock_timestamp() + interval '1 day') \
+         ON CONFLICT (user_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint \
+         WHERE idempotency_keys.expires_at <= clock_timestamp() RETURNING true;\n\
+         SELECT id, owner_id, name, currency, balance, closed_at IS NOT NULL FROM accounts \
+         WHERE id = ANY (ARRAY[{a}, {b}]) AND kind = 'customer' ORDER BY id FOR NO KEY UPDATE;\n\
+         WITH movement AS (INSERT INTO movements (id, kind, debit_account_id, credit_account_id, amount, \
+         currency, description, initiated_by, created_at) VALUES (gen_random_uuid(), 'transfer', {a}, {b}, 1, \
+         'EUR', NULL, '{caller}', clock_timestamp()) RETURNING id), \
+         balances AS (UPDATE accounts SET balance = balance + CASE WHEN id = {a} THEN -1 ELSE 1 END \
+         WHERE id IN ({a}, {b}) RETURNING id, balance), \
+         entries AS (INSERT INTO entries (movement_id, account_id, amount, balance_after, created_at) \
+         SELECT movement.id, balances.id, CASE WHEN balances.id = {a} THEN -1 ELSE 1 END, balances.balance, \
+         clock_timestamp() FROM movement, balances) \
+         INSERT INTO outbox (event_id, routing_key, payload, created_at) \
+         VALUES (gen_random_uuid(), 'ledger.transfer.completed', '{EVENT}', clock_timestamp());\n\
+         UPDATE idempotency_keys SET status = 201, response = '{ANSWER}' \
+         WHERE user_id = '{caller}' AND key = {key};\n\
+         END;\n",
+        last = accounts - 1,
+    )
+}
+
 /// Transactions per second of `script` with `clients` connections for `duration`.
 pub fn run(
     pgbench: &Path,
@@ -126,6 +169,7 @@ mod tests {
         let pgbench = find().expect("pgbench comes with PostgreSQL's server binaries");
         let (scratch, ids) = super::super::seed::test_database("xtask_test_bench_pgbench", 50);
         let caller = &ids[0];
+        super::super::seed::accounts(scratch.url(), caller).unwrap();
         let dir = std::env::temp_dir().join(format!("xtask-pgbench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for (name, script) in [
@@ -133,6 +177,10 @@ mod tests {
             ("page", page_script(5, 10, caller)),
             ("cursor", cursor_script(50, 10, caller)),
             ("insert", insert_script("not a real hash")),
+            (
+                "transfer",
+                transfer_script(super::super::seed::ACCOUNTS, caller),
+            ),
         ] {
             let tps = run(
                 &pgbench,
@@ -147,6 +195,24 @@ mod tests {
             assert!(tps > 10.0, "{name}: {tps} tx/s");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+        // The transfers moved money as the api does: balanced, none created or lost.
+        let (movements, total, unbalanced): (i64, i64, i64) = crate::scratch_database::block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(scratch.url()).await?;
+            Ok(sqlx::query_as(
+                "SELECT (SELECT count(*) FROM movements), (SELECT sum(balance)::bigint FROM accounts), \
+                 (SELECT count(*) FROM movements m WHERE (SELECT sum(amount) FROM entries e WHERE e.movement_id = m.id) <> 0)",
+            )
+            .fetch_one(&mut conn)
+            .await?)
+        })
+        .unwrap();
+        assert!(movements > 10, "{movements} transfers");
+        assert_eq!(
+            total,
+            super::super::seed::ACCOUNTS as i64 * 1_000_000_000_000
+        );
+        assert_eq!(unbalanced, 0);
         super::super::seed::remove_inserted(scratch.url()).unwrap();
         let left: Vec<String> = crate::scratch_database::block_on(async {
             use sqlx::Connection;
@@ -182,6 +248,15 @@ mod tests {
         assert!(
             insert_script("$argon2id$'x").contains("'$argon2id$''x'"),
             "quotes doubled"
+        );
+        let transfer = transfer_script(100, "0b7c1d52-8c1f-4c3e-9d5e-2f4a6b8c0d1e");
+        assert!(
+            transfer.contains("\\set b 1 + (:a + :d - 1) % 100\n"),
+            "{transfer}"
+        );
+        assert!(
+            transfer.contains("ORDER BY id FOR NO KEY UPDATE"),
+            "locks as the api does: {transfer}"
         );
     }
 }

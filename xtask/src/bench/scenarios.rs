@@ -170,6 +170,48 @@ pub struct Baselines {
     pub cursor_tps: f64,
 }
 
+/// Transfers of 1 minor unit between two random different accounts of `accounts` (the
+/// administrator `token` may move anyone's money), each under a fresh idempotency key:
+/// the rate against pgbench running the same statements, latencies, errors and CPU.
+pub fn transfers(
+    load: &Load,
+    token: &str,
+    accounts: &[String],
+    pgbench_tps: f64,
+) -> anyhow::Result<Vec<Figure>> {
+    let run_id = std::process::id();
+    let script = format!(
+        "{}local accounts = {}\nlocal n = 0\nheaders[\"Content-Type\"] = \"application/json\"\n\
+         function request()\n  n = n + 1\n  local a = math.random(#accounts)\n  \
+         local b = (a + math.random(#accounts - 1) - 1) % #accounts + 1\n  \
+         headers[\"Idempotency-Key\"] = string.format(\"bench-{run_id}-%d-%d\", tid, n)\n  \
+         local body = string.format('{{\"from_account_id\":\"%s\",\"to_account_id\":\"%s\",\"amount\":1}}', accounts[a], accounts[b])\n  \
+         return wrk.format(\"POST\", \"/api/v1/transfers\", headers, body)\nend\n",
+        bearer(token),
+        wrk::lua_table(accounts),
+    );
+    let (moved, cpu) = load.run_measured("transfers", script)?;
+    let mut figures = vec![
+        Figure::info("pgbench transfer", pgbench_tps, "tx/s"),
+        Figure::info("POST transfer", moved.rate(), "req/s"),
+        Figure::info(
+            "POST transfer / pgbench transfer",
+            moved.rate() / pgbench_tps.max(f64::MIN_POSITIVE),
+            "x",
+        ),
+        Figure::info("POST transfer p50", moved.p50_ms(), "ms"),
+        Figure::info("POST transfer p99", moved.p99_ms(), "ms"),
+        Figure::with_target(
+            "POST transfer errors",
+            moved.errors(&[201]) as f64,
+            "",
+            Target::AtMost(0.0),
+        ),
+    ];
+    figures.extend(cpu.figures("transfer"));
+    Ok(figures)
+}
+
 /// `/healthz`, a user by a random id, a random list page: rates, latencies, errors,
 /// CPU per request on both sides, and the api's peak memory under them.
 pub fn reads(

@@ -75,6 +75,34 @@ pub fn users(url: &str, from: u64, to: u64, password_hash: &str) -> anyhow::Resu
     })
 }
 
+/// How many accounts the transfer scenarios move money between.
+pub const ACCOUNTS: u64 = 100;
+
+/// [`ACCOUNTS`] EUR accounts of `owner` (`md5('account' || n)` for `n` from 1, so
+/// pgbench can name them), each holding more than any run can move; their ids in order.
+pub fn accounts(url: &str, owner: &str) -> anyhow::Result<Vec<String>> {
+    block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, owner_id, name, currency, balance) \
+             SELECT md5('account' || n)::uuid, $1::uuid, 'Bench ' || n, 'EUR', 1000000000000 \
+             FROM generate_series(1, $2::bigint) AS n",
+        )
+        .bind(owner)
+        .bind(i64::try_from(ACCOUNTS)?)
+        .execute(&mut conn)
+        .await
+        .context("seeding the accounts")?;
+        Ok(sqlx::query_scalar(
+            "SELECT md5('account' || n)::uuid::text FROM generate_series(1, $1::bigint) AS n ORDER BY n",
+        )
+        .bind(i64::try_from(ACCOUNTS)?)
+        .fetch_all(&mut conn)
+        .await?)
+    })
+}
+
 /// Removes the users pgbench's insert added, then vacuums as autovacuum soon would: they
 /// are the newest, so numbered pages would step over them, and without a visibility map
 /// for their pages (a fresh insert has none) through the table rather than the index.
