@@ -1,7 +1,5 @@
 //! SQL for accounts. Balances change only in `crate::transfers::ledger`, under row locks.
 
-use std::sync::atomic::AtomicI64;
-
 use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use uuid::Uuid;
@@ -43,27 +41,24 @@ macro_rules! account_of {
 }
 
 pub struct AccountRepo<'a> {
-    pool: &'a PgPool,
-    waiters: Option<&'a AtomicI64>,
+    db: crate::db::Connections<'a>,
 }
 
 impl<'a> AccountRepo<'a> {
     pub fn new(pool: &'a PgPool) -> Self {
         Self {
-            pool,
-            waiters: None,
+            db: crate::db::Connections::of_pool(pool),
         }
     }
 
     pub fn for_state(state: &'a AppState) -> Self {
         Self {
-            pool: &state.pool,
-            waiters: Some(&state.metrics.db_waiters),
+            db: crate::db::Connections::of_state(state),
         }
     }
 
     async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, sqlx::Error> {
-        crate::db::acquire(self.pool, self.waiters).await
+        self.db.acquire().await
     }
 
     pub async fn create(&self, owner: Uuid, account: &NewAccount) -> Result<Account, sqlx::Error> {

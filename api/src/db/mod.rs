@@ -54,18 +54,37 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> PgPool {
         )
 }
 
-/// A pooled connection; while it waits for one, `waiters` (the `db_pool_waiters` metric
-/// of a running service) counts it.
-pub async fn acquire(
-    pool: &PgPool,
-    waiters: Option<&AtomicI64>,
-) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-    if let Some(waiters) = waiters {
-        waiters.fetch_add(1, Ordering::SeqCst);
+/// Where repositories get their connections: the pool, and in a running service the
+/// `db_pool_waiters` metric, which counts requests waiting for one.
+#[derive(Debug, Clone, Copy)]
+pub struct Connections<'a> {
+    pool: &'a PgPool,
+    waiters: Option<&'a AtomicI64>,
+}
+
+impl<'a> Connections<'a> {
+    pub fn of_pool(pool: &'a PgPool) -> Self {
+        Self {
+            pool,
+            waiters: None,
+        }
     }
-    let conn = pool.acquire().await;
-    if let Some(waiters) = waiters {
-        waiters.fetch_sub(1, Ordering::SeqCst);
+
+    pub fn of_state(state: &'a crate::state::AppState) -> Self {
+        Self {
+            pool: &state.pool,
+            waiters: Some(&state.metrics.db_waiters),
+        }
     }
-    conn
+
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        if let Some(waiters) = self.waiters {
+            waiters.fetch_add(1, Ordering::SeqCst);
+        }
+        let conn = self.pool.acquire().await;
+        if let Some(waiters) = self.waiters {
+            waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+        conn
+    }
 }

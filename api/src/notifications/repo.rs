@@ -1,6 +1,6 @@
 //! SQL for notifications.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::model::{NewNotification, Notification};
@@ -36,12 +36,11 @@ pub async fn record(
 /// A page of `user`'s notifications, newest first, after `page.after`, reading one more
 /// than the page (see [`Keyset::limit`]); and how many are unread.
 pub async fn list(
-    pool: &PgPool,
-    waiters: Option<&std::sync::atomic::AtomicI64>,
+    db: crate::db::Connections<'_>,
     user: Uuid,
     page: &Keyset<i64>,
 ) -> Result<(Vec<Notification>, i64), sqlx::Error> {
-    let mut conn = crate::db::acquire(pool, waiters).await?;
+    let mut conn = db.acquire().await?;
     let notifications = sqlx::query_as!(
         Notification,
         "SELECT id, kind, message, data, created_at, read_at FROM notifications
@@ -63,12 +62,11 @@ pub async fn list(
 
 /// Marks `user`'s notification `id` read (once: reading it again keeps the first time).
 pub async fn mark_read(
-    pool: &PgPool,
-    waiters: Option<&std::sync::atomic::AtomicI64>,
+    db: crate::db::Connections<'_>,
     user: Uuid,
     id: i64,
 ) -> Result<Option<Notification>, sqlx::Error> {
-    let mut conn = crate::db::acquire(pool, waiters).await?;
+    let mut conn = db.acquire().await?;
     sqlx::query_as!(
         Notification,
         "UPDATE notifications SET read_at = coalesce(read_at, clock_timestamp())
@@ -82,12 +80,8 @@ pub async fn mark_read(
 }
 
 /// Marks every notification of `user` read; how many were unread.
-pub async fn mark_all_read(
-    pool: &PgPool,
-    waiters: Option<&std::sync::atomic::AtomicI64>,
-    user: Uuid,
-) -> Result<u64, sqlx::Error> {
-    let mut conn = crate::db::acquire(pool, waiters).await?;
+pub async fn mark_all_read(db: crate::db::Connections<'_>, user: Uuid) -> Result<u64, sqlx::Error> {
+    let mut conn = db.acquire().await?;
     let marked = sqlx::query!(
         "UPDATE notifications SET read_at = clock_timestamp() WHERE user_id = $1 AND read_at IS NULL",
         user

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::model::Notification;
 use super::repo;
 use crate::auth::caller::{Caller, require_caller};
+use crate::db::Connections;
 use crate::error::ApiError;
 use crate::http::keyset::Keyset;
 use crate::http::path_id::path_number;
@@ -50,13 +51,8 @@ async fn list_notifications(
     let caller = Caller::from_depot(depot)?;
     let query = |name: &str| req.queries().get(name).map(String::as_str);
     let page = Keyset::<i64>::parse(query("after"), query("size"))?;
-    let (mut notifications, unread) = repo::list(
-        &state.pool,
-        Some(&state.metrics.db_waiters),
-        caller.id,
-        &page,
-    )
-    .await?;
+    let (mut notifications, unread) =
+        repo::list(Connections::of_state(state), caller.id, &page).await?;
     let next = page.finish(&mut notifications, |n| n.id.to_string());
     Ok(Json(NotificationPage {
         notifications,
@@ -76,7 +72,7 @@ async fn read_one(req: &mut Request, depot: &mut Depot) -> Result<Json<Notificat
     let id = path_number(req, "notification")?;
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    repo::mark_read(&state.pool, Some(&state.metrics.db_waiters), caller.id, id)
+    repo::mark_read(Connections::of_state(state), caller.id, id)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound("notification"))
@@ -97,7 +93,6 @@ struct Marked {
 async fn read_all(depot: &mut Depot) -> Result<Json<Marked>, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    let marked =
-        repo::mark_all_read(&state.pool, Some(&state.metrics.db_waiters), caller.id).await?;
+    let marked = repo::mark_all_read(Connections::of_state(state), caller.id).await?;
     Ok(Json(Marked { marked }))
 }

@@ -276,7 +276,7 @@ pub async fn execute(
     request: &MovementRequest,
     key: &IdempotencyKey,
 ) -> Result<Outcome, ApiError> {
-    let mut conn = crate::db::acquire(&state.pool, Some(&state.metrics.db_waiters)).await?;
+    let mut conn = crate::db::Connections::of_state(state).acquire().await?;
     let fingerprint = request.fingerprint();
     // Deposits and withdrawals need their currency's external account, which must exist
     // before the transaction starts (see `ExternalAccounts::get`); its currency is the

@@ -166,7 +166,7 @@ async fn statement(req: &mut Request, depot: &mut Depot) -> Result<Json<EntryPag
     let page = Keyset::<i64>::parse(query("after"), query("size"))?;
     visible_account(state, caller, id).await?;
     let mut entries =
-        super::statement::entries(&state.pool, Some(&state.metrics.db_waiters), id, &page).await?;
+        super::statement::entries(crate::db::Connections::of_state(state), id, &page).await?;
     let next = page.finish(&mut entries, |e| e.id.to_string());
     Ok(Json(EntryPage { entries, next }))
 }

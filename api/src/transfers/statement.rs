@@ -1,6 +1,5 @@
 //! An account's statement: its entries, newest first, a keyset page at a time.
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::model::{Entry, MovementKind};
@@ -9,12 +8,11 @@ use crate::http::keyset::Keyset;
 /// A page of `account`'s entries after the entry `page.after` (newest first), reading one
 /// more than the page (see [`Keyset::limit`]).
 pub async fn entries(
-    pool: &PgPool,
-    waiters: Option<&std::sync::atomic::AtomicI64>,
+    db: crate::db::Connections<'_>,
     account: Uuid,
     page: &Keyset<i64>,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    let mut conn = crate::db::acquire(pool, waiters).await?;
+    let mut conn = db.acquire().await?;
     // Without `after` the page starts below the largest id, so the index range is
     // `account_id = $1 AND id < $2` either way, at any depth.
     let rows = sqlx::query!(

@@ -3,8 +3,6 @@
 //! `cargo xtask sqlx-prepare` and verified by `cargo xtask test`). Uniqueness is left to
 //! the database's unique indexes and their violations are turned into 409s by index name.
 
-use std::sync::atomic::AtomicI64;
-
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, PgPool, Postgres};
 use uuid::Uuid;
@@ -145,29 +143,25 @@ pub struct CallerFacts {
 }
 
 pub struct UserRepo<'a> {
-    pool: &'a PgPool,
-    /// Counts requests waiting for a pooled connection (the `db_pool_waiters` metric).
-    waiters: Option<&'a AtomicI64>,
+    db: crate::db::Connections<'a>,
 }
 
 impl<'a> UserRepo<'a> {
     pub fn new(pool: &'a PgPool) -> Self {
         Self {
-            pool,
-            waiters: None,
+            db: crate::db::Connections::of_pool(pool),
         }
     }
 
     /// The repository of a running service, counted in its metrics.
     pub fn for_state(state: &'a AppState) -> Self {
         Self {
-            pool: &state.pool,
-            waiters: Some(&state.metrics.db_waiters),
+            db: crate::db::Connections::of_state(state),
         }
     }
 
     async fn conn(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        crate::db::acquire(self.pool, self.waiters).await
+        self.db.acquire().await
     }
 
     pub async fn create(&self, user: &NewUser, password_hash: &str) -> Result<User, RepoError> {

@@ -245,84 +245,63 @@ async fn movements_the_rules_refuse_say_why(pool: PgPool) {
     app.deposit(&ada_account, 100).await;
     let transfer = |from: &str, to: &str, amount: Value| json!({"from_account_id": from, "to_account_id": to, "amount": amount});
 
-    let error = expect_error(
-        app.post_with_key(
-            "/api/v1/transfers",
-            "a",
-            &transfer(&ada_account, &bob_euros, json!(101)),
-        )
-        .await,
-        StatusCode::CONFLICT,
-        "insufficient_funds",
-    )
-    .await;
-    assert_eq!(bad_fields(&error), ["amount"]);
-    let error = expect_error(
-        app.post_with_key(
-            "/api/v1/transfers",
-            "b",
-            &transfer(&ada_account, &bob_dollars, json!(1)),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(bad_fields(&error), ["to_account_id"]);
-    // Bob's money is not Ada's to move, whatever she knows of its id.
-    let error = expect_error(
-        app.post_with_key(
-            "/api/v1/transfers",
-            "c",
-            &transfer(&bob_euros, &ada_account, json!(1)),
-        )
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("source account")
-    );
     let nowhere = uuid::Uuid::new_v4().to_string();
-    let error = expect_error(
-        app.post_with_key(
-            "/api/v1/transfers",
+    // (key, from, to, amount, status, code, what the error names)
+    let refused = [
+        (
+            "a",
+            &ada_account,
+            &bob_euros,
+            json!(101),
+            StatusCode::CONFLICT,
+            "insufficient_funds",
+            "\"field\":\"amount\"",
+        ),
+        (
+            "b",
+            &ada_account,
+            &bob_dollars,
+            json!(1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "\"field\":\"to_account_id\"",
+        ),
+        // Bob's money is not Ada's to move, whatever she knows of its id.
+        (
+            "c",
+            &bob_euros,
+            &ada_account,
+            json!(1),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "source account",
+        ),
+        (
             "d",
-            &transfer(&ada_account, &nowhere, json!(1)),
-        )
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("destination account")
-    );
-    let error = expect_error(
-        app.post_with_key(
-            "/api/v1/transfers",
+            &ada_account,
+            &nowhere,
+            json!(1),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "destination account",
+        ),
+        (
             "e",
-            &transfer(&ada_account, &bob_euros, json!(10.5)),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(
-        error["fields"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("minor unit"),
-        "{error}"
-    );
+            &ada_account,
+            &bob_euros,
+            json!(10.5),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "minor unit",
+        ),
+    ];
+    for (key, from, to, amount, status, code, names) in refused {
+        let response = app
+            .post_with_key("/api/v1/transfers", key, &transfer(from, to, amount))
+            .await;
+        let error = expect_error(response, status, code).await;
+        assert!(error.to_string().contains(names), "{key}: {error}");
+    }
     expect_error(
         app.post_with_key(
             &format!("/api/v1/accounts/{bob_euros}/withdrawals"),
