@@ -1,6 +1,5 @@
 //! SQL for accounts. Balances change only in `crate::transfers::ledger`, under row locks.
 
-use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use uuid::Uuid;
 
@@ -45,12 +44,6 @@ pub struct AccountRepo<'a> {
 }
 
 impl<'a> AccountRepo<'a> {
-    pub fn new(pool: &'a PgPool) -> Self {
-        Self {
-            db: crate::db::Connections::of_pool(pool),
-        }
-    }
-
     pub fn for_state(state: &'a AppState) -> Self {
         Self {
             db: crate::db::Connections::of_state(state),

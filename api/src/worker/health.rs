@@ -102,36 +102,35 @@ async fn metrics(depot: &mut Depot, res: &mut Response) {
     };
     let status = &state.status;
     let mut out = String::new();
-    counter(
-        &mut out,
-        "worker_events_published_total",
-        "Events the broker confirmed.",
-        status.published.load(Ordering::Relaxed),
-    );
-    counter(
-        &mut out,
-        "worker_events_consumed_total",
-        "Deliveries turned into notifications and acknowledged.",
-        status.consumed.load(Ordering::Relaxed),
-    );
-    counter(
-        &mut out,
-        "worker_events_duplicate_total",
-        "Deliveries whose notifications were already written (redeliveries).",
-        status.duplicates.load(Ordering::Relaxed),
-    );
-    counter(
-        &mut out,
-        "worker_events_retried_total",
-        "Deliveries that failed and went back to the queue.",
-        status.retried.load(Ordering::Relaxed),
-    );
-    counter(
-        &mut out,
-        "worker_events_dead_lettered_total",
-        "Deliveries given up on, sent to the dead-letter queue.",
-        status.dead_lettered.load(Ordering::Relaxed),
-    );
+    for (name, help, value) in [
+        (
+            "worker_events_published_total",
+            "Events the broker confirmed.",
+            &status.published,
+        ),
+        (
+            "worker_events_consumed_total",
+            "Deliveries turned into notifications and acknowledged.",
+            &status.consumed,
+        ),
+        (
+            "worker_events_duplicate_total",
+            "Deliveries whose notifications were already written (redeliveries).",
+            &status.duplicates,
+        ),
+        (
+            "worker_events_retried_total",
+            "Deliveries that failed and went back to the queue.",
+            &status.retried,
+        ),
+        (
+            "worker_events_dead_lettered_total",
+            "Deliveries given up on, sent to the dead-letter queue.",
+            &status.dead_lettered,
+        ),
+    ] {
+        counter(&mut out, name, help, value.load(Ordering::Relaxed));
+    }
     gauge(
         &mut out,
         "worker_broker_connected",

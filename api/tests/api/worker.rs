@@ -269,6 +269,34 @@ async fn crash_at(db: &PgConnectOptions, names: &Names, point: &str) {
     );
 }
 
+/// Starts a worker after a crash and waits until every event is published and notified,
+/// with at least `duplicates` deliveries found already written; then checks each event
+/// was notified exactly once, and cleans up.
+async fn recover(pool: &PgPool, names: Names, expected: i64, duplicates: f64) {
+    let url = amqp_url();
+    let worker = RunningWorker::start(pool.clone(), &names.env(&url)).await;
+    eventually("every event published and notified", || async {
+        unpublished(pool).await == 0
+            && count(pool, "SELECT count(*) FROM notifications").await == expected
+    })
+    .await;
+    eventually("the deliveries seen before, consumed again", || async {
+        worker.metric("worker_events_duplicate_total").await >= duplicates
+    })
+    .await;
+    assert_each_event_notified_once(pool, expected).await;
+    worker.stop().await;
+    names.remove().await;
+}
+
+async fn unpublished(pool: &PgPool) -> i64 {
+    count(
+        pool,
+        "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+    )
+    .await
+}
+
 #[sqlx::test]
 async fn a_worker_killed_between_publishing_and_the_confirms_loses_and_doubles_nothing(
     options: PgPoolOptions,
@@ -281,45 +309,12 @@ async fn a_worker_killed_between_publishing_and_the_confirms_loses_and_doubles_n
     // Killed with the batch confirmed by the broker but not marked published: the next
     // run publishes it again.
     crash_at(&db, &names, "after-confirm").await;
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        )
-        .await,
-        7
-    );
+    assert_eq!(unpublished(&pool).await, 7);
     // Killed with the batch sent, its confirms not yet in.
     crash_at(&db, &names, "after-publish").await;
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        )
-        .await,
-        7
-    );
-
-    let url = amqp_url();
-    let worker = RunningWorker::start(pool.clone(), &names.env(&url)).await;
-    eventually("every event published and notified", || async {
-        count(
-            &pool,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-        )
-        .await
-            == 0
-            && count(&pool, "SELECT count(*) FROM notifications").await == expected
-    })
-    .await;
-    // The events published more than once arrived more than once, and added nothing.
-    eventually("the re-sent events consumed", || async {
-        worker.metric("worker_events_duplicate_total").await >= 7.0
-    })
-    .await;
-    assert_each_event_notified_once(&pool, expected).await;
-    worker.stop().await;
-    names.remove().await;
+    assert_eq!(unpublished(&pool).await, 7);
+    // The events published more than once arrive more than once, and add nothing.
+    recover(&pool, names, expected, 7.0).await;
 }
 
 #[sqlx::test]
@@ -331,30 +326,11 @@ async fn a_worker_killed_between_writing_and_acknowledging_notifies_once(
     let names = Names::fresh();
     let (_app, expected) = movements(pool.clone(), 3).await;
 
-    // Dies after writing the first delivery's notifications, before acknowledging it.
+    // Dies after writing the first delivery's notifications, before acknowledging it;
+    // the broker delivers it again.
     crash_at(&db, &names, "before-ack").await;
     assert!(count(&pool, "SELECT count(*) FROM notifications").await >= 1);
-
-    let url = amqp_url();
-    let worker = RunningWorker::start(pool.clone(), &names.env(&url)).await;
-    eventually("every event notified", || async {
-        count(
-            &pool,
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
-        )
-        .await
-            == 0
-            && count(&pool, "SELECT count(*) FROM notifications").await == expected
-    })
-    .await;
-    eventually(
-        "the unacknowledged delivery back, as a duplicate",
-        || async { worker.metric("worker_events_duplicate_total").await >= 1.0 },
-    )
-    .await;
-    assert_each_event_notified_once(&pool, expected).await;
-    worker.stop().await;
-    names.remove().await;
+    recover(&pool, names, expected, 1.0).await;
 }
 
 /// Forwards connections from `port` to the broker, once started.
