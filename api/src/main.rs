@@ -53,6 +53,12 @@ enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// How long the banking round trip waits for its transfer's notification.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        notification_timeout: Duration,
+        /// No `api worker` runs here: skip waiting for the notification.
+        #[arg(long)]
+        without_worker: bool,
     },
     /// Measure this machine's password hashing rate at the api's parameters: hashes per
     /// second with THREADS at once, to size PASSWORD_HASHING_CONCURRENCY and read sign-in
@@ -73,9 +79,12 @@ fn main() -> ExitCode {
         url,
         ready_timeout,
         json,
+        notification_timeout,
+        without_worker,
     }) = &cli.command
     {
-        return smoke(url, *ready_timeout, *json);
+        let notification_deadline = (!without_worker).then_some(*notification_timeout);
+        return smoke(url, *ready_timeout, notification_deadline, *json);
     }
     if let Some(Command::HashRate { threads, duration }) = &cli.command {
         return hash_rate(usize::from(*threads), *duration);
@@ -126,12 +135,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn smoke(url: &str, ready_timeout: Duration, json: bool) -> ExitCode {
+fn smoke(
+    url: &str,
+    ready_timeout: Duration,
+    notification_deadline: Option<Duration>,
+    json: bool,
+) -> ExitCode {
     let options = smoke::SmokeOptions {
         base_url: url.to_owned(),
         ready_deadline: ready_timeout,
         request_timeout: Duration::from_secs(10),
         database_check: true,
+        notification_deadline,
     };
     let report = match smoke::run_blocking(&options) {
         Ok(report) => report,

@@ -48,6 +48,13 @@ pub async fn run_all(options: &SmokeOptions) -> SmokeReport {
     }
     if ready {
         checks.push(timed("user round trip", api.user_round_trip()).await);
+        checks.push(
+            timed(
+                "banking round trip",
+                api.banking_round_trip(options.notification_deadline),
+            )
+            .await,
+        );
     }
     let passed = checks.iter().all(|c| c.passed);
     SmokeReport {
@@ -246,6 +253,198 @@ impl Api {
             ));
         }
         Ok(())
+    }
+}
+
+/// A signed-in user of the banking round trip.
+struct Customer<'a> {
+    api: &'a Api,
+    token: String,
+}
+
+impl Customer<'_> {
+    /// POSTs `body` to `path` and expects `expected`; the answer's body.
+    async fn post(
+        &self,
+        what: &str,
+        path: &str,
+        body: Value,
+        expected: StatusCode,
+    ) -> Result<Value, String> {
+        let request = self
+            .api
+            .client
+            .post(self.api.url(path))
+            .bearer_auth(&self.token)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(&body);
+        let (status, answer) = self.api.send(request).await?;
+        if status == expected {
+            Ok(answer)
+        } else {
+            Err(format!(
+                "{what}: expected {expected}, got {status}: {}",
+                error_message(&answer)
+            ))
+        }
+    }
+
+    /// Waits until a notification about `movement` arrives; how long it took.
+    async fn notified(&self, movement: &str, deadline: Duration) -> Result<Duration, String> {
+        let started = Instant::now();
+        loop {
+            let request = self
+                .api
+                .client
+                .get(self.api.url("/api/v1/notifications"))
+                .bearer_auth(&self.token);
+            let (status, page) = self.api.send(request).await?;
+            if status != StatusCode::OK {
+                return Err(format!(
+                    "notifications: expected 200, got {status}: {}",
+                    error_message(&page)
+                ));
+            }
+            let arrived = page["notifications"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|n| n["data"]["movement_id"] == movement);
+            if arrived {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > deadline {
+                return Err(format!(
+                    "the transfer's notification did not arrive within {deadline:?}: is `api worker` \
+                     running, and connected to RabbitMQ (its /readyz says)?"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Api {
+    /// A user of its own opens two accounts, deposits into one, transfers to the other,
+    /// waits for the transfer's notification (when a worker runs), then withdraws the
+    /// money, closes both accounts and deactivates itself (the ledger keeps users who
+    /// held accounts, so it cannot be deleted).
+    async fn banking_round_trip(&self, deadline: Option<Duration>) -> Result<String, String> {
+        let (_, index) = self.send(self.client.get(self.url("/"))).await?;
+        let currency = index["currencies"][0].as_str().unwrap_or("EUR").to_owned();
+        let name = format!(
+            "smoke-bank-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let password = uuid::Uuid::new_v4().to_string();
+        let (status, created) = self
+            .send(self.client.post(self.url("/api/v1/users")).json(&json!({
+                "email": format!("{name}@smoke.invalid"),
+                "username": name,
+                "password": password,
+            })))
+            .await?;
+        if status != StatusCode::CREATED {
+            return Err(format!(
+                "sign-up: expected 201, got {status}: {}",
+                error_message(&created)
+            ));
+        }
+        let customer = Customer {
+            api: self,
+            token: self.sign_in(&name, &password).await?,
+        };
+        let outcome = customer.move_money(&currency, deadline).await;
+        let id = created["id"].as_str().unwrap_or_default();
+        let deactivated = self
+            .send(
+                self.client
+                    .patch(self.url(&format!("/api/v1/users/{id}")))
+                    .bearer_auth(&customer.token)
+                    .json(&json!({"is_active": false})),
+            )
+            .await;
+        let detail = outcome?;
+        match deactivated {
+            Ok((StatusCode::OK, _)) => Ok(format!("{detail}; deactivated {name}")),
+            Ok((status, body)) => Err(format!(
+                "deactivate: expected 200, got {status}: {}",
+                error_message(&body)
+            )),
+            Err(err) => Err(format!("deactivate: {err}")),
+        }
+    }
+}
+
+impl Customer<'_> {
+    async fn move_money(
+        &self,
+        currency: &str,
+        deadline: Option<Duration>,
+    ) -> Result<String, String> {
+        let open = |name: &'static str| {
+            self.post(
+                "open an account",
+                "/api/v1/accounts",
+                json!({"name": name, "currency": currency}),
+                StatusCode::CREATED,
+            )
+        };
+        let from = open("Smoke from").await?["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let to = open("Smoke to").await?["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.post(
+            "deposit",
+            &format!("/api/v1/accounts/{from}/deposits"),
+            json!({"amount": 100, "description": "smoke test"}),
+            StatusCode::CREATED,
+        )
+        .await?;
+        let transfer = self
+            .post(
+                "transfer",
+                "/api/v1/transfers",
+                json!({"from_account_id": from, "to_account_id": to, "amount": 100, "description": "smoke test"}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        if transfer["balance_after"] != 0 {
+            return Err(format!(
+                "transfer: expected the source emptied, got {transfer}"
+            ));
+        }
+        let movement = transfer["id"].as_str().unwrap_or_default();
+        let notified = match deadline {
+            Some(deadline) => {
+                let took = self.notified(movement, deadline).await?;
+                format!("notified after {:.1}s", took.as_secs_f64())
+            }
+            None => "no worker: notification not awaited".to_owned(),
+        };
+        self.post(
+            "withdraw",
+            &format!("/api/v1/accounts/{to}/withdrawals"),
+            json!({"amount": 100}),
+            StatusCode::CREATED,
+        )
+        .await?;
+        for account in [&from, &to] {
+            self.post(
+                "close an account",
+                &format!("/api/v1/accounts/{account}/close"),
+                json!({}),
+                StatusCode::OK,
+            )
+            .await?;
+        }
+        Ok(format!(
+            "opened two {currency} accounts, deposited, transferred, {notified}, withdrew and closed them"
+        ))
     }
 }
 

@@ -1,8 +1,10 @@
 //! The smoke suite against a running api. One implementation behind `api smoke --url`
 //! (so the api image runs it, e.g. in the chart's `helm test` pod), `cargo xtask smoke`
 //! and the smoke step of `cargo xtask deploy`. Checks liveness,
-//! readiness (retried until a deadline), `/db-check`, and a full user round trip with a
-//! unique user that it deletes again, then prints a table of checks with timings.
+//! readiness (retried until a deadline), `/db-check`, a full user round trip with a
+//! unique user that it deletes again, and a banking round trip (two accounts, a deposit,
+//! a transfer, its notification arriving through the worker within a deadline, the money
+//! withdrawn and the accounts closed again), then prints a table of checks with timings.
 
 mod checks;
 
@@ -25,6 +27,9 @@ pub struct SmokeOptions {
     /// port-forward it is; through the public Ingress it is not routed (readiness and the
     /// user round trip still go through the database there).
     pub database_check: bool,
+    /// How long the banking round trip waits for its transfer's notification (made by
+    /// `api worker` through RabbitMQ); `None` where no worker runs, which skips the wait.
+    pub notification_deadline: Option<Duration>,
 }
 
 /// The outcome of one check.

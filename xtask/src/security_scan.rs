@@ -30,9 +30,9 @@ pub const ACCEPTED: &[Accepted] = &[
         check: "CKV_K8S_43",
         kinds: &["StatefulSet"],
         envs: &["dev", "staging"],
-        reason: "PostgreSQL and Redis by digest: set `postgresql.image.digest` and \
-                 `redis.image.digest` to your registry's digests for the tags; the chart cannot \
-                 know them",
+        reason: "PostgreSQL, Redis and RabbitMQ by digest: set `postgresql.image.digest`, \
+                 `redis.image.digest` and `rabbitmq.image.digest` to your registry's digests for \
+                 the tags; the chart cannot know them",
     },
     Accepted {
         check: "CKV_K8S_15",

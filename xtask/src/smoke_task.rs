@@ -19,6 +19,9 @@ pub struct Args {
     /// check out (readiness and the user round trip still reach the database).
     #[arg(long)]
     pub public: bool,
+    /// No `api worker` runs there: skip waiting for the banking round trip's notification.
+    #[arg(long)]
+    pub without_worker: bool,
     /// `json` prints the report as JSON instead of a table.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -32,6 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ready_deadline: Duration::from_secs(deadline),
         request_timeout: Duration::from_secs(10),
         database_check: !args.public,
+        notification_deadline: (!args.without_worker).then_some(Duration::from_secs(30)),
     })?;
     let text = match args.output {
         Output::Json => report.to_json(),

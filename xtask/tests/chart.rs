@@ -304,11 +304,29 @@ fn selectors_match_the_labels_of_what_they_select() {
             }
         }
         for pdb in kind(env, "PodDisruptionBudget") {
-            let api = one(env, "Deployment", "api");
-            assert!(matches(
-                &pdb["spec"]["selector"]["matchLabels"],
-                &api["spec"]["template"]["metadata"]["labels"]
-            ));
+            let name = pdb["metadata"]["name"].as_str().unwrap();
+            let budgeted = one(env, "Deployment", name);
+            assert!(
+                matches(
+                    &pdb["spec"]["selector"]["matchLabels"],
+                    &budgeted["spec"]["template"]["metadata"]["labels"]
+                ),
+                "{env}: the budget {name} selects its Deployment's pods"
+            );
+            let others = kind(env, "Deployment")
+                .into_iter()
+                .filter(|d| d["metadata"]["name"] != name)
+                .filter(|d| {
+                    matches(
+                        &pdb["spec"]["selector"]["matchLabels"],
+                        &d["spec"]["template"]["metadata"]["labels"],
+                    )
+                })
+                .count();
+            assert_eq!(
+                others, 0,
+                "{env}: the budget {name} selects only its own pods"
+            );
         }
         for hpa in kind(env, "HorizontalPodAutoscaler") {
             let target = &hpa["spec"]["scaleTargetRef"];
@@ -705,6 +723,161 @@ fn redis_runs_in_the_chart_for_dev_and_staging_and_outside_it_in_prod() {
             .any(|rule| rule["ports"][0]["port"] == 6379
                 && rule["to"][0]["ipBlock"]["cidr"] == "10.20.0.0/16"),
         "{egress:?}"
+    );
+}
+
+#[test]
+fn the_worker_runs_beside_the_api_with_rabbitmq_in_the_chart_for_dev_and_staging_and_outside_it_in_prod()
+ {
+    for env in ENVS {
+        let worker = one(env, "Deployment", "api-worker");
+        let api = one(env, "Deployment", "api");
+        let pod = &worker["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert_eq!(container["args"][0], "worker", "{env}");
+        assert_eq!(
+            container["image"], api["spec"]["template"]["spec"]["containers"][0]["image"],
+            "{env}: the api's own image"
+        );
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(pod["initContainers"][0]["args"][0], "wait-db", "{env}");
+        let env_vars: Vec<&str> = container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            env_vars.contains(&"AMQP_PASSWORD_FILE"),
+            "{env}: {env_vars:?}"
+        );
+        assert!(
+            !env_vars.contains(&"JWT_SECRET_FILE"),
+            "{env}: the worker signs no tokens, so gets no key"
+        );
+        let amqp = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "amqp-password")
+            .unwrap();
+        let config = &one(env, "ConfigMap", "api")["data"];
+        assert_eq!(config["AMQP_USER"], "bank", "{env}");
+        assert_eq!(config["AMQP_EXCHANGE"], "bank.events", "{env}");
+        assert_eq!(config["AMQP_QUEUE"], "bank.notifications", "{env}");
+        assert_eq!(config["WORKER_PORT"], "8001", "{env}");
+        let egress = &one(env, "NetworkPolicy", "api-worker")["spec"]["egress"];
+        let reaches = |port: u64| {
+            egress
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|rule| rule["ports"][0]["port"] == port)
+        };
+        assert!(reaches(5432) && reaches(53), "{env}: {egress:?}");
+        if env == "prod" {
+            assert_eq!(config["AMQP_HOST"], "rabbitmq.prod.internal");
+            assert_eq!(
+                (&config["AMQP_PORT"], &config["AMQP_TLS"]),
+                (&"5671".into(), &"true".into())
+            );
+            assert_eq!(
+                amqp["secret"]["secretName"], "api-rabbitmq",
+                "made outside the chart"
+            );
+            assert!(reaches(5671), "{egress:?}");
+            assert_eq!(worker["spec"]["replicas"], 2);
+            one("prod", "PodDisruptionBudget", "api-worker");
+            continue;
+        }
+        assert_eq!(config["AMQP_HOST"], "api-rabbitmq", "{env}");
+        assert_eq!(
+            (&config["AMQP_PORT"], &config["AMQP_TLS"]),
+            (&"5672".into(), &"false".into())
+        );
+        assert_eq!(amqp["secret"]["secretName"], "api-rabbitmq", "{env}");
+        assert!(reaches(5672), "{env}: {egress:?}");
+        assert!(
+            kind(env, "PodDisruptionBudget")
+                .iter()
+                .all(|pdb| pdb["metadata"]["name"] != "api-worker"),
+            "{env}: one worker, no budget"
+        );
+
+        let rabbitmq = one(env, "StatefulSet", "api-rabbitmq");
+        let pod = &rabbitmq["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        assert!(
+            container["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("rabbitmq:"),
+            "the official image: {env}"
+        );
+        assert_eq!(
+            container["livenessProbe"]["exec"]["command"],
+            serde_yaml::from_str::<Value>("[rabbitmq-diagnostics, -q, ping]").unwrap(),
+            "its own diagnostics"
+        );
+        assert_eq!(
+            container["readinessProbe"]["exec"]["command"][2],
+            "check_port_connectivity"
+        );
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{env}");
+        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+        let mounts: Vec<&str> = container["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                "/var/lib/rabbitmq",
+                "/tmp",
+                "/etc/rabbitmq/conf.d/20-credentials.conf"
+            ],
+            "{env}: data on the volume; the credentials as a file"
+        );
+        assert!(
+            container["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .all(|v| !v["name"].as_str().unwrap().contains("PASS")),
+            "{env}: no password in the environment"
+        );
+        let claims = rabbitmq["spec"]["volumeClaimTemplates"]
+            .as_sequence()
+            .unwrap();
+        assert_eq!(claims.len(), 1, "{env}: messages survive a restart");
+        let secret = one(env, "Secret", "api-rabbitmq");
+        assert!(secret["data"]["rabbitmq-password"].is_string());
+        assert!(secret["data"]["credentials.conf"].is_string());
+        // Only the worker reaches it.
+        let from = &one(env, "NetworkPolicy", "api-rabbitmq")["spec"]["ingress"][0]["from"];
+        assert_eq!(from.as_sequence().unwrap().len(), 1);
+        assert_eq!(
+            from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+            "worker"
+        );
+    }
+    let without = documents(&template_with(&["image.tag=t", "worker.enabled=false"]));
+    assert!(
+        without.iter().all(|d| {
+            let name = d["metadata"]["name"].as_str().unwrap_or_default();
+            !name.contains("worker") && !name.contains("rabbitmq")
+        }),
+        "no worker: no broker either"
+    );
+    let external = template_with(&["image.tag=t", "rabbitmq.enabled=false"]);
+    assert!(!external.status.success());
+    assert!(
+        text(&external).contains("rabbitmq.external.host is required"),
+        "{}",
+        text(&external)
     );
 }
 

@@ -22,6 +22,7 @@ pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiErro
         "description": env!("CARGO_PKG_DESCRIPTION"),
         "version": VERSION,
         "environment": state.app_env.as_str(),
+        "currencies": state.currencies.codes(),
         "links": {
             "liveness": "/healthz",
             "readiness": "/readyz",
@@ -31,6 +32,9 @@ pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiErro
             "openapi": "/openapi.json",
             "health": "/api/v1/health",
             "users": "/api/v1/users",
+            "accounts": "/api/v1/accounts",
+            "transfers": "/api/v1/transfers",
+            "notifications": "/api/v1/notifications",
         },
     })))
 }

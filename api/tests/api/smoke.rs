@@ -13,6 +13,8 @@ fn options(app: &TestApp, ready_deadline: Duration) -> SmokeOptions {
         ready_deadline,
         request_timeout: Duration::from_secs(10),
         database_check: true,
+        // No worker in these tests (the worker's own tests cover the notification).
+        notification_deadline: None,
     }
 }
 
@@ -24,13 +26,30 @@ async fn every_check_passes_on_a_healthy_service_and_cleans_up(pool: PgPool) {
     let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
     assert_eq!(
         names,
-        ["liveness", "readiness", "database check", "user round trip"]
+        [
+            "liveness",
+            "readiness",
+            "database check",
+            "user round trip",
+            "banking round trip"
+        ]
     );
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(users, 0, "the smoke user is deleted again");
+    // The user round trip's user is deleted again; the banking one, whose accounts the
+    // ledger keeps, is left deactivated with its accounts empty and closed.
+    let (users, active): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE is_active) FROM users")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((users, active), (1, 0));
+    let (accounts, open, money): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE closed_at IS NULL), sum(balance)::bigint \
+         FROM accounts WHERE kind = 'customer'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((accounts, open, money), (2, 0, 0));
 }
 
 #[sqlx::test(migrations = false)]
@@ -99,6 +118,7 @@ async fn a_server_that_comes_up_late_is_waited_for(pool: PgPool) {
         ready_deadline: Duration::from_secs(10),
         request_timeout: Duration::from_secs(10),
         database_check: true,
+        notification_deadline: None,
     })
     .await;
     let _app = late.await.unwrap();
@@ -120,5 +140,13 @@ async fn through_the_public_ingress_the_database_check_is_left_out(pool: PgPool)
     .await;
     assert!(report.passed, "{}", report.to_table());
     let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
-    assert_eq!(names, ["liveness", "readiness", "user round trip"]);
+    assert_eq!(
+        names,
+        [
+            "liveness",
+            "readiness",
+            "user round trip",
+            "banking round trip"
+        ]
+    );
 }

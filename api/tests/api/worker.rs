@@ -460,3 +460,46 @@ async fn the_worker_needs_a_broker_and_says_which_setting() {
     assert_eq!(result.output.lines().count(), 1, "{}", result.output);
     assert!(result.output.contains("AMQP_URL"), "{}", result.output);
 }
+
+#[sqlx::test]
+async fn the_smoke_suite_proves_the_worker_by_its_notification(pool: PgPool) {
+    let smoke = |app: &TestApp, deadline: Duration| smoke::SmokeOptions {
+        base_url: app.url("/"),
+        ready_deadline: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(10),
+        database_check: true,
+        notification_deadline: Some(deadline),
+    };
+    let app = TestApp::spawn(pool.clone()).await;
+    // No worker: the suite says what is missing.
+    let report = smoke::run_all(&smoke(&app, Duration::from_secs(2))).await;
+    assert!(!report.passed);
+    let banking = report
+        .checks
+        .iter()
+        .find(|c| c.name == "banking round trip")
+        .unwrap();
+    assert!(
+        banking.detail.contains("is `api worker` running"),
+        "{}",
+        report.to_table()
+    );
+
+    let names = Names::fresh();
+    let url = amqp_url();
+    let worker = RunningWorker::start(pool.clone(), &names.env(&url)).await;
+    let report = smoke::run_all(&smoke(&app, Duration::from_secs(20))).await;
+    assert!(report.passed, "{}", report.to_table());
+    let banking = report
+        .checks
+        .iter()
+        .find(|c| c.name == "banking round trip")
+        .unwrap();
+    assert!(
+        banking.detail.contains("notified after"),
+        "{}",
+        banking.detail
+    );
+    worker.stop().await;
+    names.remove().await;
+}

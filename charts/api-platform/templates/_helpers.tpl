@@ -81,6 +81,44 @@ redis-password
 {{- end }}
 {{- end }}
 
+{{- define "api-platform.workerName" -}}
+{{- printf "%s-worker" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "api-platform.rabbitmqName" -}}
+{{- printf "%s-rabbitmq" (include "api-platform.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The Secret holding the broker password: one made outside the chart, or the chart's own. */}}
+{{- define "api-platform.rabbitmqSecretName" -}}
+{{- if .Values.rabbitmq.existingSecret }}
+{{- .Values.rabbitmq.existingSecret }}
+{{- else }}
+{{- include "api-platform.rabbitmqName" . }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.rabbitmqPasswordKey" -}}
+{{- if .Values.rabbitmq.existingSecret }}
+{{- .Values.rabbitmq.existingSecretPasswordKey }}
+{{- else -}}
+rabbitmq-password
+{{- end }}
+{{- end }}
+
+{{/* Where the worker connects: host, port and TLS of the in-chart broker or rabbitmq.external. */}}
+{{- define "api-platform.brokerHost" -}}
+{{- if .Values.rabbitmq.enabled }}
+{{- include "api-platform.rabbitmqName" . }}
+{{- else }}
+{{- required "rabbitmq.external.host is required when rabbitmq.enabled is false and the worker runs (or set worker.enabled=false)" .Values.rabbitmq.external.host }}
+{{- end }}
+{{- end }}
+
+{{- define "api-platform.brokerPort" -}}
+{{- if .Values.rabbitmq.enabled }}5672{{ else }}{{ .Values.rabbitmq.external.port }}{{ end }}
+{{- end }}
+
 {{- define "api-platform.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "api-platform.fullname" .) .Values.serviceAccount.name }}
@@ -186,12 +224,12 @@ upgrades), else generated. Resolving them in each template separately would gene
 different random value for the Secret and for each checksum, and the first upgrade
 (when `lookup` finds the live value) would then change every checksum and restart the
 pods. Returns JSON: {"databasePassword", "appPassword", "jwtSecret", "adminPassword",
-"redisPassword"}; a value made
+"redisPassword", "rabbitmqPassword"}; a value made
 outside the chart (existingSecret), or not asked for (no bootstrap admin), is empty.
 */}}
 {{- define "api-platform.secretValues" -}}
 {{- if not (hasKey $ "apiPlatformSecretValues") }}
-{{- $values := dict "databasePassword" "" "appPassword" "" "jwtSecret" "" "adminPassword" "" "redisPassword" "" }}
+{{- $values := dict "databasePassword" "" "appPassword" "" "jwtSecret" "" "adminPassword" "" "redisPassword" "" "rabbitmqPassword" "" }}
 {{- if not .Values.database.existingSecret }}
 {{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.databaseSecretName" .) }}
 {{- $data := dict }}
@@ -225,6 +263,14 @@ outside the chart (existingSecret), or not asked for (no bootstrap admin), is em
 {{- $data = $live.data }}
 {{- end }}
 {{- $_ := set $values "redisPassword" ((get $data "redis-password") | default (randAlphaNum 32 | b64enc) | b64dec) }}
+{{- end }}
+{{- if and .Values.worker.enabled (not .Values.rabbitmq.existingSecret) }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "api-platform.rabbitmqSecretName" .) }}
+{{- $data := dict }}
+{{- if and $live $live.data }}
+{{- $data = $live.data }}
+{{- end }}
+{{- $_ := set $values "rabbitmqPassword" ((get $data "rabbitmq-password") | default (randAlphaNum 32 | b64enc) | b64dec) }}
 {{- end }}
 {{- $_ := set $ "apiPlatformSecretValues" $values }}
 {{- end }}
@@ -325,7 +371,7 @@ What an api-image container reads from files, by need (`.needs`, a list): "datab
 database.appUser and its password, or the owner's when appUser is empty), "app-role"
 (appUser and its password, for `migrate` to keep the role), "auth" (the signing key and
 the bootstrap admin's password), "ca" (the database's CA bundle, when database.tls names
-one), "tmp" (a writable /tmp). Secrets reach containers as files, never as environment
+one), "amqp" (the broker password: the worker), "tmp" (a writable /tmp). Secrets reach containers as files, never as environment
 variables, and each container mounts only what it uses: `serve` its own role's password
 and the auth keys, the migration Job and init steps the owner's password, helm test
 nothing. Three helpers share the table: the env vars naming the files, the mounts, the
@@ -369,6 +415,10 @@ pod's volumes (a pod lists what all its containers need).
 - name: REDIS_PASSWORD_FILE
   value: /etc/api/secrets/redis/password
 {{- end }}
+{{- if has "amqp" .needs }}
+- name: AMQP_PASSWORD_FILE
+  value: /etc/api/secrets/amqp/password
+{{- end }}
 {{- if has "auth" .needs }}
 - name: JWT_SECRET_FILE
   value: /etc/api/secrets/auth/jwt-secret
@@ -403,6 +453,11 @@ pod's volumes (a pod lists what all its containers need).
 {{- if and (has "redis" .needs) (include "api-platform.redisUrl" $root) }}
 - name: redis-password
   mountPath: /etc/api/secrets/redis
+  readOnly: true
+{{- end }}
+{{- if has "amqp" .needs }}
+- name: amqp-password
+  mountPath: /etc/api/secrets/amqp
   readOnly: true
 {{- end }}
 {{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
@@ -461,6 +516,15 @@ pod's volumes (a pod lists what all its containers need).
       - key: {{ include "api-platform.redisPasswordKey" $root }}
         path: password
 {{- end }}
+{{- if has "amqp" .needs }}
+- name: amqp-password
+  secret:
+    secretName: {{ include "api-platform.rabbitmqSecretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: {{ include "api-platform.rabbitmqPasswordKey" $root }}
+        path: password
+{{- end }}
 {{- if and (has "ca" .needs) (include "api-platform.databaseCAPath" $root) }}
 {{- with $root.Values.database.tls }}
 - name: database-ca
@@ -502,5 +566,36 @@ securityContext:
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuses, on an upgrade, what the in-chart RabbitMQ cannot take, as for PostgreSQL: a lost
+Secret (a new password would be generated, and the broker keeps the user it created on
+its first start) and a different volume (a StatefulSet's volumeClaimTemplates cannot
+change). Each message says what to do instead.
+*/}}
+{{- define "api-platform.rabbitmqGuard" -}}
+{{- if and .Release.IsUpgrade .Values.worker.enabled .Values.rabbitmq.enabled }}
+{{- $name := include "api-platform.rabbitmqName" . }}
+{{- $statefulSet := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
+{{- if $statefulSet }}
+{{- if not .Values.rabbitmq.existingSecret }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace $name }}
+{{- if not (and $live $live.data (hasKey $live.data "rabbitmq-password")) }}
+{{- fail (printf "the Secret %s holding the RabbitMQ password is gone, but the broker keeps the user it created with the old one: restore the Secret, or change the password inside RabbitMQ (kubectl -n %s exec %s-0 -- rabbitmqctl change_password %s ...) and pass it in a Secret of your own (rabbitmq.existingSecret)" $name .Release.Namespace $name .Values.rabbitmq.user) }}
+{{- end }}
+{{- end }}
+{{- $liveClaims := $statefulSet.spec.volumeClaimTemplates | default list }}
+{{- if ne (len $liveClaims | int) (ternary 1 0 .Values.rabbitmq.persistence.enabled) }}
+{{- fail "rabbitmq.persistence.enabled cannot change on an installed release (a StatefulSet's volumes are fixed): let the worker drain the queue (worker_outbox_lag and the queue at 0), then kubectl delete statefulset and its claim, and upgrade" }}
+{{- end }}
+{{- if .Values.rabbitmq.persistence.enabled }}
+{{- $liveSize := (index $liveClaims 0).spec.resources.requests.storage }}
+{{- if ne (toString $liveSize) (toString .Values.rabbitmq.persistence.size) }}
+{{- fail (printf "rabbitmq.persistence.size cannot change on an installed release (%s now, %s asked): grow the claim itself (kubectl patch pvc data-%s-0 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"%s\"}}}}', if its storage class allows expansion), then kubectl delete statefulset %s --cascade=orphan, then upgrade" $liveSize .Values.rabbitmq.persistence.size $name .Values.rabbitmq.persistence.size $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -61,6 +61,8 @@ fn checks(
         request_timeout: Duration::from_secs(10),
         // Through the public Ingress `/db-check` is not routed.
         database_check: settings.smoke_url.is_empty(),
+        // The transfer's notification proves the worker and the broker, where they run.
+        notification_deadline: runs_worker(values).then_some(deadline),
     };
     // The suite runs on a thread of its own, so that a Ctrl-C ends the step at once
     // instead of after the suite's retries.
@@ -102,6 +104,16 @@ fn checks(
 }
 
 /// The api Service's port from rendered values (80 unless set).
+/// Whether the release runs `api worker` (the chart's `worker.enabled`, true unless the
+/// values say otherwise).
+fn runs_worker(values: &Path) -> bool {
+    std::fs::read_to_string(values)
+        .ok()
+        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+        .and_then(|v| v["worker"]["enabled"].as_bool())
+        .unwrap_or(true)
+}
+
 fn service_port(values: &Path) -> u16 {
     std::fs::read_to_string(values)
         .ok()

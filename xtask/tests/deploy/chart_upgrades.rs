@@ -26,20 +26,34 @@ fn an_upgrade_with_unchanged_values_changes_no_pod_template() {
         .unwrap()["data"]["redis-password"]
         .clone();
     assert!(redis_password.is_string(), "{redis_password}");
-    let before = (
-        generation(&bed, "Deployment", "api"),
-        generation(&bed, "StatefulSet", "api-postgresql"),
-        generation(&bed, "StatefulSet", "api-redis"),
-    );
+    let rabbitmq_password = bed
+        .server
+        .get("v1", "Secret", "api-test", "api-rabbitmq")
+        .unwrap()["data"]["rabbitmq-password"]
+        .clone();
+    assert!(rabbitmq_password.is_string(), "{rabbitmq_password}");
+    let generations = || {
+        [
+            generation(&bed, "Deployment", "api"),
+            generation(&bed, "Deployment", "api-worker"),
+            generation(&bed, "StatefulSet", "api-postgresql"),
+            generation(&bed, "StatefulSet", "api-redis"),
+            generation(&bed, "StatefulSet", "api-rabbitmq"),
+        ]
+    };
+    let before = generations();
     seed_release(&bed, "test", "good");
-    let after = (
-        generation(&bed, "Deployment", "api"),
-        generation(&bed, "StatefulSet", "api-postgresql"),
-        generation(&bed, "StatefulSet", "api-redis"),
+    assert_eq!(
+        before,
+        generations(),
+        "no restart of the api, the worker, PostgreSQL, Redis or RabbitMQ (and no lost dev database)"
     );
     assert_eq!(
-        before, after,
-        "no restart of the api, PostgreSQL or Redis (and no lost dev database)"
+        bed.server
+            .get("v1", "Secret", "api-test", "api-rabbitmq")
+            .unwrap()["data"]["rabbitmq-password"],
+        rabbitmq_password,
+        "the generated RabbitMQ password is kept"
     );
     assert_eq!(
         bed.server
@@ -141,6 +155,39 @@ fn a_volume_size_change_is_refused_with_the_procedure() {
     );
     let (ok, stderr) = upgrade_with(&bed, &[]);
     assert!(ok, "an unchanged volume upgrades: {stderr}");
+}
+
+#[test]
+fn rabbitmq_refuses_a_lost_password_and_a_volume_it_cannot_take() {
+    let bed = bed("chart-rabbitmq", Scenario::new());
+    seed_release(&bed, "test", "good");
+    let (ok, stderr) = upgrade_with(&bed, &["rabbitmq.persistence.size=5Gi"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "rabbitmq.persistence.size cannot change on an installed release (2Gi now, 5Gi asked)"
+        ) && stderr.contains("kubectl delete statefulset api-rabbitmq --cascade=orphan"),
+        "{stderr}"
+    );
+    bed.kubectl(&[
+        "--namespace",
+        "api-test",
+        "delete",
+        "secret",
+        "api-rabbitmq",
+    ]);
+    let (ok, stderr) = upgrade_with(&bed, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("the Secret api-rabbitmq holding the RabbitMQ password is gone")
+            && stderr.contains("rabbitmqctl change_password bank"),
+        "{stderr}"
+    );
+    assert_eq!(
+        bed.revisions("test").len(),
+        1,
+        "refused before anything was stored"
+    );
 }
 
 /// The name of the `test` release's newest migration Job, once its status passes `done`.

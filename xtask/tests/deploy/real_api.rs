@@ -10,6 +10,8 @@ use sqlx::{Connection, Executor, PgConnection};
 pub struct RealApi {
     pub address: String,
     child: Child,
+    /// `api worker` beside a migrated api, so the smoke suite's notification arrives.
+    worker: Option<Child>,
     _database: FreshDatabase,
 }
 
@@ -133,14 +135,42 @@ impl RealApi {
         Self {
             address,
             child,
+            worker: migrated.then(|| start_worker(&url)),
             _database: database,
         }
     }
 }
 
+/// `api worker` on the broker `cargo xtask test` provides (`AMQP_URL`), with an exchange
+/// and queue of its own.
+fn start_worker(database: &str) -> Child {
+    let broker = std::env::var("AMQP_URL")
+        .expect("AMQP_URL must be set: run these tests through `cargo xtask test`");
+    let names = format!(
+        "deploy-test.{}.{}",
+        std::process::id(),
+        database.rsplit('/').next().unwrap_or("db")
+    );
+    Command::new(api_binary())
+        .arg("worker")
+        .env("DATABASE_URL", database)
+        .env("AMQP_URL", broker)
+        .env("AMQP_EXCHANGE", format!("{names}.events"))
+        .env("AMQP_QUEUE", format!("{names}.notifications"))
+        .env("WORKER_PORT", "0")
+        .env("HOST", "127.0.0.1")
+        .env("OUTBOX_POLL_INTERVAL", "50ms")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 impl Drop for RealApi {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in std::iter::once(&mut self.child).chain(self.worker.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
