@@ -252,7 +252,12 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
     );
     assert_contains_all(
         &stderr,
-        &["1/1 ready", "user round trip", "4 passed, 0 failed"],
+        &[
+            "1/1 ready",
+            "user round trip",
+            "banking round trip",
+            "5 passed, 0 failed",
+        ],
     );
 
     // What the server holds: Helm's revision, the applied objects, a finished migration.
@@ -735,7 +740,8 @@ fn xtask_smoke_runs_the_suite_against_a_url() {
             "readiness",
             "database check",
             "user round trip",
-            "4 passed, 0 failed",
+            "banking round trip",
+            "5 passed, 0 failed",
         ],
     );
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

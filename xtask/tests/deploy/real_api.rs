@@ -116,6 +116,10 @@ impl RealApi {
             .env("HOST", "127.0.0.1")
             .env("APP_ENV", "test")
             .env("JWT_SECRET", "deploy-tests-secret-deploy-tests-secret")
+            // Every smoke run signs up from loopback, and the tests share one Redis: the
+            // counters of one api are its own, and its sign-ups are not limited.
+            .env("SIGN_UPS_PER_ADDRESS_PER_HOUR", "100000")
+            .env("REDIS_KEY_PREFIX", format!("{url}:limits:"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
