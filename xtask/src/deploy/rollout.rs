@@ -1,6 +1,7 @@
-//! The rollout step: the api Deployment's rollout and the migration Job, judged from
-//! what the cluster reports about the *new* revision only (old ReplicaSets' pods may
-//! crash-loop until they are replaced; that is what the new revision fixes).
+//! The rollout step: the rollout of the release's Deployments (the api and the worker)
+//! and the migration Job, judged from what the cluster reports about the *new* revision
+//! only (old ReplicaSets' pods may crash-loop until they are replaced; that is what the
+//! new revision fixes).
 
 use std::time::{Duration, Instant};
 
@@ -51,14 +52,23 @@ impl RolloutState {
     }
 }
 
-/// Reads the first Deployment of a `kubectl get deployments -o json` list.
-pub fn rollout_state(deployments: &Value) -> Option<RolloutState> {
-    let deployment = deployments["items"].as_array()?.first()?;
+/// The release's Deployments, the api first.
+fn deployments(reading: &Reading) -> Vec<&Value> {
+    let mut all: Vec<&Value> = reading.deployments["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    all.sort_by_key(|d| d["metadata"]["labels"]["app.kubernetes.io/component"] != "api");
+    all
+}
+
+fn state_of(deployment: &Value) -> RolloutState {
     let status = &deployment["status"];
     let count = |key: &str| status[key].as_u64().unwrap_or(0);
     let generation = deployment["metadata"]["generation"].as_u64().unwrap_or(0);
     let observed = status["observedGeneration"].as_u64().unwrap_or(0) >= generation;
-    Some(RolloutState {
+    RolloutState {
         desired: deployment["spec"]["replicas"].as_u64().unwrap_or(1),
         updated: count("updatedReplicas"),
         ready: count("readyReplicas"),
@@ -71,7 +81,7 @@ pub fn rollout_state(deployments: &Value) -> Option<RolloutState> {
                 .into_iter()
                 .flatten()
                 .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded"),
-    })
+    }
 }
 
 /// What the cluster reports, read in one poll.
@@ -90,7 +100,7 @@ pub enum Progress {
     Failed(String),
 }
 
-/// The pods of the api Deployment's newest ReplicaSet: the one whose revision is the
+/// The pods of each Deployment's newest ReplicaSet: the one whose revision is the
 /// Deployment's. Until the controller has made it, there are none.
 pub fn new_pods(reading: &Reading) -> Value {
     let revision = |object: &Value| {
@@ -98,21 +108,39 @@ pub fn new_pods(reading: &Reading) -> Value {
             .as_str()
             .and_then(|r| r.parse::<u64>().ok())
     };
-    let deployment = &reading.deployments["items"][0];
     let sets = reading.replicasets["items"]
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let newest = match revision(deployment) {
-        Some(wanted) => sets.iter().find(|rs| revision(rs) == Some(wanted)),
-        None => sets.iter().max_by_key(|rs| revision(rs)),
-    };
-    let hash = newest.and_then(|rs| rs["metadata"]["labels"]["pod-template-hash"].as_str());
+    let mut hashes = Vec::new();
+    for deployment in deployments(reading) {
+        // A ReplicaSet names its Deployment as its owner.
+        let owned: Vec<&Value> = sets
+            .iter()
+            .filter(|rs| {
+                let owners = rs["metadata"]["ownerReferences"].as_array();
+                owners.is_none_or(|owners| {
+                    owners
+                        .iter()
+                        .any(|o| o["name"] == deployment["metadata"]["name"])
+                })
+            })
+            .collect();
+        let newest = match revision(deployment) {
+            Some(wanted) => owned.into_iter().find(|rs| revision(rs) == Some(wanted)),
+            None => owned.into_iter().max_by_key(|rs| revision(rs)),
+        };
+        hashes.extend(newest.and_then(|rs| rs["metadata"]["labels"]["pod-template-hash"].as_str()));
+    }
     let items: Vec<&Value> = reading.pods["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| hash.is_some() && p["metadata"]["labels"]["pod-template-hash"].as_str() == hash)
+        .filter(|p| {
+            p["metadata"]["labels"]["pod-template-hash"]
+                .as_str()
+                .is_some_and(|hash| hashes.contains(&hash))
+        })
         .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
         .collect();
     json!({ "items": items })
@@ -139,13 +167,30 @@ pub fn judge(reading: &Reading) -> Progress {
     if let JobState::Failed { name, reason } = &job {
         return Progress::Failed(format!("the migration Job {name} failed ({reason})"));
     }
-    let Some(state) = rollout_state(&reading.deployments) else {
+    let states: Vec<(String, RolloutState)> = deployments(reading)
+        .into_iter()
+        .map(|d| {
+            let component = d["metadata"]["labels"]["app.kubernetes.io/component"]
+                .as_str()
+                .unwrap_or("api");
+            (component.to_owned(), state_of(d))
+        })
+        .collect();
+    if states.is_empty() {
         return Progress::Waiting("waiting for the api Deployment to appear".to_owned());
-    };
-    if state.deadline_exceeded {
+    }
+    // The api's counts as they always read; the other Deployments' named after them.
+    let summary = states
+        .iter()
+        .map(|(component, state)| match component.as_str() {
+            "api" => state.summary(),
+            other => format!("{other} {}", state.summary()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if states.iter().any(|(_, state)| state.deadline_exceeded) {
         return Progress::Failed(format!(
-            "Kubernetes reports ProgressDeadlineExceeded ({})",
-            state.summary()
+            "Kubernetes reports ProgressDeadlineExceeded ({summary})"
         ));
     }
     let mut current = diagnosis::pod_problems(&new_pods(reading));
@@ -160,10 +205,11 @@ pub fn judge(reading: &Reading) -> Progress {
         JobState::Succeeded { name } => format!(", migration {name} done"),
         _ => String::new(),
     };
-    if state.complete() && !matches!(job, JobState::Running { .. }) {
-        return Progress::Done(format!("{}{migration}", state.summary()));
+    if states.iter().all(|(_, state)| state.complete()) && !matches!(job, JobState::Running { .. })
+    {
+        return Progress::Done(format!("{summary}{migration}"));
     }
-    Progress::Waiting(format!("{}{migration}", state.summary()))
+    Progress::Waiting(format!("{summary}{migration}"))
 }
 
 /// How a watch ended.
@@ -226,12 +272,13 @@ pub fn watch(
     }
 }
 
-/// One poll: the api Deployment, its ReplicaSets, the migration Jobs, the release's pods.
+/// One poll: the release's Deployments, their ReplicaSets, the migration Jobs, the
+/// release's pods.
 pub fn read(kubectl: &Kubectl, scope: &Scope, release: &str) -> Result<Reading, CallError> {
-    let api = release_selector(release, Some("api"));
+    let release_objects = release_selector(release, None);
     Ok(Reading {
-        deployments: kubectl.get_json(scope, &["deployments", "-l", &api])?,
-        replicasets: kubectl.get_json(scope, &["replicasets", "-l", &api])?,
+        deployments: kubectl.get_json(scope, &["deployments", "-l", &release_objects])?,
+        replicasets: kubectl.get_json(scope, &["replicasets", "-l", &release_objects])?,
         jobs: kubectl.get_json(
             scope,
             &["jobs", "-l", &release_selector(release, Some("migrate"))],
@@ -246,6 +293,10 @@ mod tests {
 
     use super::*;
 
+    fn state_of_first(deployments: &Value) -> Option<RolloutState> {
+        Some(state_of(deployments["items"].as_array()?.first()?))
+    }
+
     fn deployment(replicas: u64, updated: u64, ready: u64, total: u64) -> Value {
         json!({"items": [{"metadata": {"generation": 4}, "spec": {"replicas": replicas},
             "status": {"observedGeneration": 4, "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": ready, "replicas": total}}]})
@@ -253,31 +304,31 @@ mod tests {
 
     #[test]
     fn complete_only_when_every_new_pod_is_available_and_old_ones_are_gone() {
-        assert!(rollout_state(&deployment(3, 3, 3, 3)).unwrap().complete());
+        assert!(state_of_first(&deployment(3, 3, 3, 3)).unwrap().complete());
         assert!(
-            !rollout_state(&deployment(3, 3, 3, 4)).unwrap().complete(),
+            !state_of_first(&deployment(3, 3, 3, 4)).unwrap().complete(),
             "an old pod remains"
         );
-        assert!(!rollout_state(&deployment(3, 2, 3, 3)).unwrap().complete());
+        assert!(!state_of_first(&deployment(3, 2, 3, 3)).unwrap().complete());
         assert_eq!(
-            rollout_state(&deployment(3, 2, 1, 4)).unwrap().summary(),
+            state_of_first(&deployment(3, 2, 1, 4)).unwrap().summary(),
             "1/3 ready, 2/3 updated, 2 old pods left"
         );
-        assert_eq!(rollout_state(&json!({"items": []})), None);
+        assert_eq!(state_of_first(&json!({"items": []})), None);
     }
 
     #[test]
     fn an_unobserved_spec_or_a_passed_deadline_is_seen() {
         let stale = json!({"items": [{"metadata": {"generation": 5}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 4, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1, "replicas": 1}}]});
-        assert!(!rollout_state(&stale).unwrap().complete());
+        assert!(!state_of_first(&stale).unwrap().complete());
         let stuck = json!({"items": [{"metadata": {"generation": 1}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 1, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}]});
-        assert!(rollout_state(&stuck).unwrap().deadline_exceeded);
+        assert!(state_of_first(&stuck).unwrap().deadline_exceeded);
         let left_over = json!({"items": [{"metadata": {"generation": 2}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 1, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]}}]});
         assert!(
-            !rollout_state(&left_over).unwrap().deadline_exceeded,
+            !state_of_first(&left_over).unwrap().deadline_exceeded,
             "a condition about the old spec"
         );
     }
@@ -299,6 +350,34 @@ mod tests {
             jobs: json!({"items": [{"metadata": {"name": "api-migrate-2"}, "status": {"succeeded": 1}}]}),
             pods: json!({"items": [pod("api-old-1", "old", old_restarts), pod("api-new-1", "new", new_restarts)]}),
         }
+    }
+
+    #[test]
+    fn the_worker_is_judged_beside_the_api() {
+        let mut both = reading(0, 0);
+        both.deployments = json!({"items": [
+            {"metadata": {"name": "api-worker", "generation": 1, "labels": {"app.kubernetes.io/component": "worker"},
+                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+             "spec": {"replicas": 1}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1}},
+            {"metadata": {"name": "api", "generation": 1, "labels": {"app.kubernetes.io/component": "api"},
+                "annotations": {"deployment.kubernetes.io/revision": "1"}},
+             "spec": {"replicas": 1}, "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}}]});
+        both.replicasets = json!({"items": [
+            {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}, "labels": {"pod-template-hash": "a1"}, "ownerReferences": [{"name": "api"}]}},
+            {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}, "labels": {"pod-template-hash": "w1"}, "ownerReferences": [{"name": "api-worker"}]}}]});
+        both.pods = json!({"items": [pod("api-a1-x", "a1", 0), pod("api-worker-w1-x", "w1", 0)]});
+        match judge(&both) {
+            Progress::Waiting(summary) => assert_eq!(
+                summary,
+                "1/1 ready, 1/1 updated, worker 0/1 ready, 1/1 updated, migration api-migrate-2 done"
+            ),
+            other => panic!("the worker is not ready yet: {other:?}"),
+        }
+        both.pods = json!({"items": [pod("api-a1-x", "a1", 0), pod("api-worker-w1-x", "w1", 3)]});
+        assert!(
+            matches!(judge(&both), Progress::Failed(reason) if reason.contains("api-worker-w1-x")),
+            "a crash-looping worker fails the rollout"
+        );
     }
 
     #[test]

@@ -211,7 +211,7 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
         "helm history api",
         "docker image inspect localhost:5001/api:abc123def456",
         "helm upgrade --install api",
-        "get deployments -l app.kubernetes.io/instance=api,app.kubernetes.io/component=api",
+        "get deployments -l app.kubernetes.io/instance=api",
         "port-forward service/api",
     ];
     let positions: Vec<usize> = order.iter().map(|step| position(&calls, step)).collect();
@@ -254,8 +254,10 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
         &stderr,
         &[
             "1/1 ready",
+            "worker 1/1 ready",
             "user round trip",
             "banking round trip",
+            "notified after",
             "5 passed, 0 failed",
         ],
     );
@@ -279,7 +281,7 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
             "POST /api/v1/namespaces/api-test/secrets 201 [application/vnd.kubernetes.protobuf] (Helm/4.1.4)",
             "PATCH /apis/apps/v1/namespaces/api-test/deployments/api?fieldManager=helm&fieldValidation=Strict&force=false 200 [application/apply-patch+yaml] (Helm/4.1.4)",
             "PATCH /apis/batch/v1/namespaces/api-test/jobs/api-migrate-1?fieldManager=helm",
-            "GET /apis/apps/v1/namespaces/api-test/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dapi%2Capp.kubernetes.io%2Fcomponent%3Dapi&limit=500&timeout=30s 200 (kubectl/v1.35.2",
+            "GET /apis/apps/v1/namespaces/api-test/deployments?labelSelector=app.kubernetes.io%2Finstance%3Dapi&limit=500&timeout=30s 200 (kubectl/v1.35.2",
         ],
     );
 
