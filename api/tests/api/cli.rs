@@ -397,7 +397,7 @@ async fn stop(mut child: Child) {
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
 }
 
-async fn terminate(child: &Child) {
+pub async fn terminate(child: &Child) {
     let pid = child.id().unwrap().to_string();
     let status = Command::new("kill")
         .args(["-TERM", &pid])

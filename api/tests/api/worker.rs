@@ -503,3 +503,64 @@ async fn the_smoke_suite_proves_the_worker_by_its_notification(pool: PgPool) {
     worker.stop().await;
     names.remove().await;
 }
+
+#[sqlx::test]
+async fn the_worker_process_logs_json_and_stops_cleanly_on_sigterm(
+    options: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let pool = options.connect_with(db.clone()).await.unwrap();
+    let names = Names::fresh();
+    let url = amqp_url();
+    let database = database_url(&db);
+    let mut env = names.env(&url);
+    env.extend([("DATABASE_URL", database.as_str()), ("HOST", "127.0.0.1")]);
+    let mut child = api(&["worker"], &env).spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let address = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let entry: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"));
+            seen.push(entry["message"].as_str().unwrap_or_default().to_owned());
+            if entry["message"] == "worker started" {
+                return entry["address"].as_str().unwrap().to_owned();
+            }
+        }
+        panic!("the worker exited before starting: {seen:?}");
+    })
+    .await
+    .expect("the worker started within 20 s");
+    let ready = format!("http://{address}/readyz");
+    eventually("the worker ready", || async {
+        reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    // A movement made while it runs is relayed before it stops.
+    let (_app, expected) = movements(pool.clone(), 1).await;
+    eventually("the notifications", || async {
+        count(&pool, "SELECT count(*) FROM notifications").await == expected
+    })
+    .await;
+
+    crate::cli::terminate(&child).await;
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the worker stopped within 15 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let entry: Value = serde_json::from_str(&line).unwrap();
+        rest.push(entry["message"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(
+        rest.iter().any(|m| m.starts_with("shutdown requested"))
+            && rest.iter().any(|m| m.starts_with("worker stopped")),
+        "{rest:?}"
+    );
+    names.remove().await;
+}
