@@ -3,7 +3,8 @@
 //! PostgreSQL's work for a list page whose size is a parameter. That is right only while
 //! every statement's generic plan is a good one, so this plans every statement the api
 //! prepares (sqlx's offline cache, `api/.sqlx`, which the compile-time check keeps equal
-//! to the code) the generic way over 10,000 users and requires each to read `users`
+//! to the code) the generic way over 10,000 users (with their accounts, ledger,
+//! notifications, outbox and idempotency keys) and requires each to read those tables
 //! through an index.
 
 use sqlx::PgPool;
@@ -28,13 +29,30 @@ fn prepared_statements() -> Vec<(String, usize)> {
 }
 
 #[sqlx::test]
-async fn every_statement_with_parameters_reads_users_through_an_index_when_planned_generically(
+async fn every_statement_with_parameters_reads_through_an_index_when_planned_generically(
     pool: PgPool,
 ) {
     sqlx::raw_sql(
         "INSERT INTO users (email, username, full_name, password_hash, is_admin) \
          SELECT 'plan' || n || '@example.com', 'plan' || n, 'Plan ' || n, 'x', n % 100 = 0 \
-         FROM generate_series(1, 10000) AS n; ANALYZE users",
+         FROM generate_series(1, 10000) AS n; \
+         INSERT INTO accounts (owner_id, name, currency, balance) \
+         SELECT id, 'Main', 'EUR', 100 FROM users; \
+         INSERT INTO accounts (kind, name, currency) VALUES ('external', 'outside the bank', 'EUR'); \
+         INSERT INTO movements (kind, debit_account_id, credit_account_id, amount, currency, initiated_by) \
+         SELECT 'deposit', (SELECT id FROM accounts WHERE kind = 'external'), a.id, 100, 'EUR', a.owner_id \
+         FROM accounts a WHERE a.kind = 'customer'; \
+         INSERT INTO entries (movement_id, account_id, amount, balance_after) \
+         SELECT m.id, m.credit_account_id, m.amount, 100 FROM movements m \
+         UNION ALL SELECT m.id, m.debit_account_id, -m.amount, NULL FROM movements m; \
+         INSERT INTO outbox (routing_key, payload, published_at) \
+         SELECT 'ledger.deposit.completed', '{}', CASE WHEN n % 10 = 0 THEN NULL ELSE now() END \
+         FROM generate_series(1, 10000) AS n; \
+         INSERT INTO notifications (user_id, event_id, kind, message, data, read_at) \
+         SELECT id, gen_random_uuid(), 'deposit', 'Deposited', '{}', NULL FROM users; \
+         INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at) \
+         SELECT id, 'key', '\\x00', now() + interval '1 day' FROM users; \
+         ANALYZE",
     )
     .execute(&pool)
     .await
@@ -66,10 +84,20 @@ async fn every_statement_with_parameters_reads_users_through_an_index_when_plann
         .await
         .unwrap_or_else(|err| panic!("planning {query}: {err}"));
         let plan = plan.join("\n");
-        assert!(
-            !plan.contains("Seq Scan on users"),
-            "the generic plan of\n{query}\nscans every user:\n{plan}"
-        );
+        for table in [
+            "users",
+            "accounts",
+            "movements",
+            "entries",
+            "notifications",
+            "outbox",
+            "idempotency_keys",
+        ] {
+            assert!(
+                !plan.contains(&format!("Seq Scan on {table}")),
+                "the generic plan of\n{query}\nscans all of {table}:\n{plan}"
+            );
+        }
         checked += 1;
     }
     assert!(checked >= 10, "{checked} statements checked");

@@ -564,3 +564,30 @@ async fn the_worker_process_logs_json_and_stops_cleanly_on_sigterm(
     );
     names.remove().await;
 }
+
+#[sqlx::test]
+async fn housekeeping_deletes_expired_keys_and_week_old_events_only(pool: PgPool) {
+    let (_app, _) = movements(pool.clone(), 1).await;
+    // Two keys (the deposit's and the transfer's) and two events, all fresh; one of each
+    // made old enough to go.
+    sqlx::raw_sql(
+        "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 't0'; \
+         UPDATE outbox SET published_at = now() - interval '8 days' \
+         WHERE id = (SELECT min(id) FROM outbox); \
+         UPDATE outbox SET published_at = now() WHERE published_at IS NULL",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let swept = api::worker::housekeeping::sweep(&pool).await.unwrap();
+    assert_eq!(swept, (1, 1));
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM idempotency_keys").await,
+        1
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM outbox").await, 1);
+    assert_eq!(
+        api::worker::housekeeping::sweep(&pool).await.unwrap(),
+        (0, 0)
+    );
+}
