@@ -148,13 +148,13 @@ impl Broker {
     }
 
     /// The notifications queue's deliveries, at most `AMQP_PREFETCH` unacknowledged.
-    pub async fn deliveries(&self) -> Result<lapin::Consumer, BrokerError> {
+    pub async fn deliveries(&self) -> Result<Deliveries, BrokerError> {
         let channel = self.channel().await?;
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())
             .await
             .map_err(|err| BrokerError::from_display("setting the prefetch", err))?;
-        channel
+        let consumer = channel
             .basic_consume(
                 self.settings.queue.as_str().into(),
                 format!("api-worker-{}", std::process::id()).into(),
@@ -164,7 +164,8 @@ impl Broker {
             .await
             .map_err(|err| {
                 BrokerError::from_display(&format!("consuming {}", self.settings.queue), err)
-            })
+            })?;
+        Ok(Deliveries { channel, consumer })
     }
 
     pub async fn close(&self) {
@@ -200,6 +201,21 @@ fn quorum(dead_letter_queue: Option<&str>) -> FieldTable {
     arguments
 }
 
+/// A consumer and the channel it runs on.
+pub struct Deliveries {
+    channel: Channel,
+    pub consumer: lapin::Consumer,
+}
+
+impl Deliveries {
+    /// Closes the channel, so the broker takes back what was not acknowledged, before the
+    /// connection goes (closing the connection under an open channel makes lapin log an
+    /// error for a clean stop).
+    pub async fn close(&self) {
+        let _ = self.channel.close(200, "worker stopping".into()).await;
+    }
+}
+
 /// Publishes to the events exchange and waits for the broker's confirms.
 pub struct Publisher {
     channel: Channel,
@@ -210,6 +226,10 @@ pub struct Publisher {
 pub struct Pending(Vec<(uuid::Uuid, lapin::PublisherConfirm)>);
 
 impl Publisher {
+    pub async fn close(&self) {
+        let _ = self.channel.close(200, "worker stopping".into()).await;
+    }
+
     /// Sends `events` as persistent messages (`message_id` is the event id, so consumers
     /// can tell a re-sent event). Mandatory: a message no queue takes comes back, and is
     /// not confirmed as delivered.

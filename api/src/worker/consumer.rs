@@ -58,10 +58,11 @@ pub async fn run(
     let mut deliveries = broker.deliveries().await?;
     loop {
         if *stop.borrow() {
+            deliveries.close().await;
             return Ok(());
         }
         let next = tokio::select! {
-            next = deliveries.next() => next,
+            next = deliveries.consumer.next() => next,
             _ = stop.changed() => continue,
         };
         let delivery = match next {

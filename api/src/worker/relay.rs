@@ -61,6 +61,7 @@ pub async fn run(
             _ = stop.changed() => {}
         }
     }
+    publisher.close().await;
     Ok(())
 }
 
