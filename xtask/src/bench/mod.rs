@@ -42,6 +42,9 @@ pub struct Args {
 const USERS: u64 = 10_000;
 /// Connections of every load scenario, and pgbench's clients.
 const CONNECTIONS: u32 = 64;
+/// The api's database pool in the benchmark (`DB_POOL_SIZE`, the api's default): at most
+/// this many of its transactions run at once, whatever the HTTP load.
+const API_POOL_SIZE: u32 = 10;
 
 /// How long and how big, by mode.
 struct Plan {
@@ -197,12 +200,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // The api's reads then see the very users pgbench's reads saw.
     seed::remove_inserted(scratch.url())?;
     let accounts = seed::accounts(scratch.url(), &admin.id)?;
+    // With as many transactions at once as the api's pool runs: transfers over the same
+    // accounts wait on each other's row locks, so more at once means more waiting, and
+    // 64 clients would measure that contention rather than the statements.
     let transfer_tps = pgbench::run(
         &pgbench,
         scratch.url(),
         "transfer",
         &pgbench::transfer_script(seed::ACCOUNTS, &admin.id),
-        CONNECTIONS,
+        API_POOL_SIZE,
         plan.scenario,
         &dir,
     )?;
@@ -345,6 +351,7 @@ fn api_env(
         ),
         ("SIGN_UPS_PER_ADDRESS_PER_HOUR", "100000000".to_owned()),
         ("REDIS_KEY_PREFIX", format!("bench:{}:", std::process::id())),
+        ("DB_POOL_SIZE", API_POOL_SIZE.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
