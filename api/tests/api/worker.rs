@@ -297,14 +297,24 @@ async fn unpublished(pool: &PgPool) -> i64 {
     .await
 }
 
+/// The test's pool, names of its own, and `transfers` movements made: what a crash
+/// test starts from.
+async fn before_a_crash(
+    options: PgPoolOptions,
+    db: &PgConnectOptions,
+    transfers: usize,
+) -> (PgPool, Names, TestApp, i64) {
+    let pool = options.connect_with(db.clone()).await.unwrap();
+    let (app, expected) = movements(pool.clone(), transfers).await;
+    (pool, Names::fresh(), app, expected)
+}
+
 #[sqlx::test]
 async fn a_worker_killed_between_publishing_and_the_confirms_loses_and_doubles_nothing(
     options: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let pool = options.connect_with(db.clone()).await.unwrap();
-    let names = Names::fresh();
-    let (_app, expected) = movements(pool.clone(), 6).await;
+    let (pool, names, _app, expected) = before_a_crash(options, &db, 6).await;
 
     // Killed with the batch confirmed by the broker but not marked published: the next
     // run publishes it again.
@@ -322,9 +332,7 @@ async fn a_worker_killed_between_writing_and_acknowledging_notifies_once(
     options: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let pool = options.connect_with(db.clone()).await.unwrap();
-    let names = Names::fresh();
-    let (_app, expected) = movements(pool.clone(), 3).await;
+    let (pool, names, _app, expected) = before_a_crash(options, &db, 3).await;
 
     // Dies after writing the first delivery's notifications, before acknowledging it;
     // the broker delivers it again.
