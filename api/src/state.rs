@@ -30,8 +30,6 @@ pub struct AppState {
     /// The currencies accounts may be opened in.
     pub currencies: Arc<crate::accounts::currency::Currencies>,
     pub idempotency_key_ttl: Duration,
-    /// The bank's external account of each currency, once looked up.
-    pub external_accounts: Arc<crate::transfers::ledger::ExternalAccounts>,
     /// A hash of a random password, verified when a sign-in names no user, so unknown
     /// accounts cost as much time as known ones.
     dummy_hash: Arc<OnceCell<String>>,
@@ -57,7 +55,6 @@ impl AppState {
             metrics: Arc::new(crate::http::metrics::Metrics::default()),
             currencies: Arc::new(config.currencies.clone()),
             idempotency_key_ttl: config.idempotency_key_ttl,
-            external_accounts: Arc::default(),
             draining: Arc::new(AtomicBool::new(false)),
         }
     }

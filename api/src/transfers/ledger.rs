@@ -5,9 +5,6 @@
 //! The external account of a currency (money outside the bank) is never locked or
 //! updated: deposits and withdrawals only add entries to it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, PgConnection};
 use time::OffsetDateTime;
@@ -112,6 +109,9 @@ pub struct LockedAccount {
     pub currency: String,
     pub balance: i64,
     pub closed: bool,
+    /// The bank's external account in this account's currency; `None` until the first
+    /// deposit or withdrawal in that currency makes it.
+    pub external_id: Option<Uuid>,
 }
 
 /// What a movement will write: its currency and each customer side's balance after it.
@@ -221,45 +221,31 @@ pub fn decide(
     })
 }
 
-/// The external account of each currency, by code, once looked up.
-#[derive(Debug, Default)]
-pub struct ExternalAccounts(Mutex<HashMap<String, Uuid>>);
-
-impl ExternalAccounts {
-    /// The external account of `currency`, made on first use. Made in a statement of its
-    /// own, before the movement's transaction: inside it, a concurrent first deposit's
-    /// insert would stay invisible to this transaction's snapshot.
-    async fn get(&self, conn: &mut PgConnection, currency: &str) -> Result<Uuid, sqlx::Error> {
-        if let Some(id) = self.cached(currency) {
-            return Ok(id);
-        }
-        sqlx::query!(
-            "INSERT INTO accounts (kind, name, currency) VALUES ('external', 'outside the bank', $1)
-             ON CONFLICT (currency) WHERE kind = 'external' DO NOTHING",
-            currency
-        )
-        .execute(&mut *conn)
-        .await?;
-        let id = sqlx::query_scalar!(
-            "SELECT id FROM accounts WHERE kind = 'external' AND currency = $1",
-            currency
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(currency.to_owned(), id);
-        Ok(id)
+/// The external account of `currency`: `known` when the lock statement found it, else
+/// made now, on the first deposit or withdrawal in that currency. Two statements, not
+/// one: the insert waits for a concurrent first movement's own insert to commit, and the
+/// select after it (a new snapshot, under READ COMMITTED) then sees that row.
+async fn external_account(
+    conn: &mut PgConnection,
+    currency: &str,
+    known: Option<Uuid>,
+) -> Result<Uuid, sqlx::Error> {
+    if let Some(id) = known {
+        return Ok(id);
     }
-
-    fn cached(&self, currency: &str) -> Option<Uuid> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(currency)
-            .copied()
-    }
+    sqlx::query!(
+        "INSERT INTO accounts (kind, name, currency) VALUES ('external', 'outside the bank', $1)
+         ON CONFLICT (currency) WHERE kind = 'external' DO NOTHING",
+        currency
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar!(
+        "SELECT id FROM accounts WHERE kind = 'external' AND currency = $1",
+        currency
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// The answer to a movement request, and whether it is a stored one given again.
@@ -278,25 +264,6 @@ pub async fn execute(
 ) -> Result<Outcome, ApiError> {
     let mut conn = crate::db::Connections::of_state(state).acquire().await?;
     let fingerprint = request.fingerprint();
-    // Deposits and withdrawals need their currency's external account, which must exist
-    // before the transaction starts (see `ExternalAccounts::get`); its currency is the
-    // account's, read without a lock (an account's currency never changes).
-    let external = match request.kind {
-        MovementKind::Transfer => None,
-        _ => {
-            let account = request.from.or(request.to).unwrap_or_default();
-            let currency = sqlx::query_scalar!(
-                "SELECT currency FROM accounts WHERE id = $1 AND kind = 'customer'",
-                account
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
-            match currency {
-                Some(currency) => Some(state.external_accounts.get(&mut conn, &currency).await?),
-                None => None,
-            }
-        }
-    };
     let mut tx = conn.begin().await?;
     if let Claim::Used {
         fingerprint: used,
@@ -320,19 +287,29 @@ pub async fn execute(
     let locked = sqlx::query_as!(
         LockedAccount,
         r#"SELECT id, owner_id AS "owner_id!", name, currency, balance,
-                  closed_at IS NOT NULL AS "closed!"
+                  closed_at IS NOT NULL AS "closed!",
+                  (SELECT e.id FROM accounts e
+                   WHERE e.kind = 'external' AND e.currency = accounts.currency) AS "external_id?"
            FROM accounts WHERE id = ANY($1) AND kind = 'customer'
            ORDER BY id FOR NO KEY UPDATE"#,
         &ids
     )
     .fetch_all(&mut *tx)
     .await?;
-    let answer = match (decide(request, caller, &locked), external) {
-        (Ok(plan), external) => {
+    let answer = match decide(request, caller, &locked) {
+        Ok(plan) => {
+            // A deposit or withdrawal moves money from or to outside the bank.
+            let external = match request.kind {
+                MovementKind::Transfer => None,
+                _ => {
+                    let known = locked.first().and_then(|account| account.external_id);
+                    Some(external_account(&mut tx, &plan.currency, known).await?)
+                }
+            };
             let movement = write(&mut tx, request, caller, &plan, external).await?;
             Answer::Moved(movement)
         }
-        (Err(refusal), _) => Answer::Refused(refusal),
+        Err(refusal) => Answer::Refused(refusal),
     };
     idempotency::store(&mut tx, caller.id, key, &answer).await?;
     tx.commit().await?;
@@ -455,6 +432,7 @@ mod tests {
             currency: currency.into(),
             balance,
             closed: false,
+            external_id: None,
         }
     }
 
