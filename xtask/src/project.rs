@@ -78,6 +78,34 @@ pub fn host_and_port(authority: &str, default_port: u16) -> Option<(String, u16)
     Some((host.to_owned(), port))
 }
 
+/// The URL of a service in the environment variable `variable` (`REDIS_URL`,
+/// `AMQP_URL`) when it is set, after checking that something accepts connections where
+/// it points: `address_of` reads its address, `form` says what a valid one looks like and
+/// `service` what should listen there. `None` when it is not set.
+pub fn external_service_url(
+    variable: &str,
+    form: &str,
+    service: &str,
+    address_of: fn(&str) -> Option<std::net::SocketAddr>,
+) -> anyhow::Result<Option<String>> {
+    let Some(url) = std::env::var(variable)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let address = address_of(&url).with_context(|| {
+        format!("{variable} is not {form}; fix it or unset it to use a throwaway server")
+    })?;
+    if std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(3)).is_err() {
+        anyhow::bail!(
+            "{variable} points at {address}, where nothing accepts connections; start \
+             {service} there, or unset {variable} to use a throwaway server"
+        );
+    }
+    Ok(Some(url))
+}
+
 /// Prints a step heading, plainly so CI logs stay readable.
 /// `program` in a folder of PATH.
 pub fn on_path(program: &str) -> Option<PathBuf> {

@@ -26,19 +26,12 @@ impl RabbitMq {
     /// `AMQP_URL` when set (after checking something answers there), else a throwaway
     /// server from `server` (or `rabbitmq-server` on PATH), else [`RabbitMq::Absent`].
     pub fn provide(server: Option<&Path>) -> anyhow::Result<Self> {
-        if let Some(url) = std::env::var("AMQP_URL")
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-        {
-            let address = address_of(&url).with_context(|| {
-                "AMQP_URL is not amqp://user:password@host:port/vhost; fix it or unset it to use a throwaway server"
-            })?;
-            if TcpStream::connect_timeout(&address, Duration::from_secs(3)).is_err() {
-                bail!(
-                    "AMQP_URL points at {address}, where nothing accepts connections; start \
-                     RabbitMQ there, or unset AMQP_URL to use a throwaway server"
-                );
-            }
+        if let Some(url) = crate::project::external_service_url(
+            "AMQP_URL",
+            "amqp://user:password@host:port/vhost",
+            "RabbitMQ",
+            address_of,
+        )? {
             return Ok(Self::External(url));
         }
         let server = server

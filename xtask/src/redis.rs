@@ -26,19 +26,12 @@ impl Redis {
     /// `REDIS_URL` when set (after checking something answers there), else a throwaway
     /// server from `server` (or `redis-server` on PATH), else [`Redis::Absent`].
     pub fn provide(server: Option<&Path>) -> anyhow::Result<Self> {
-        if let Some(url) = std::env::var("REDIS_URL")
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-        {
-            let address = address_of(&url).with_context(|| {
-                "REDIS_URL is not redis://host:port[/db]; fix it or unset it to use a throwaway server"
-            })?;
-            if TcpStream::connect_timeout(&address, Duration::from_secs(3)).is_err() {
-                bail!(
-                    "REDIS_URL points at {address}, where nothing accepts connections; start Redis \
-                     there, or unset REDIS_URL to use a throwaway server"
-                );
-            }
+        if let Some(url) = crate::project::external_service_url(
+            "REDIS_URL",
+            "redis://host:port[/db]",
+            "Redis",
+            address_of,
+        )? {
             return Ok(Self::External(url));
         }
         let server = server
