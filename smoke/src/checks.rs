@@ -155,22 +155,7 @@ impl Api {
     /// delete it), check that it may not list other users (only administrators may), and
     /// that it can no longer sign in once deleted.
     async fn user_round_trip(&self) -> Result<String, String> {
-        let name = format!("smoke-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let password = uuid::Uuid::new_v4().to_string();
-        let (status, created) = self
-            .send(self.client.post(self.url("/api/v1/users")).json(&json!({
-                "email": format!("{name}@smoke.invalid"),
-                "username": name,
-                "full_name": "Smoke Test",
-                "password": password,
-            })))
-            .await?;
-        if status != StatusCode::CREATED {
-            return Err(format!(
-                "create: expected 201, got {status}: {}",
-                error_message(&created)
-            ));
-        }
+        let (name, password, created) = self.sign_up("smoke").await?;
         let id = created["id"].as_str().unwrap_or_default().to_owned();
         let token = self.sign_in(&name, &password).await?;
         let path = format!("/api/v1/users/{id}");
@@ -195,6 +180,31 @@ impl Api {
             )),
             Ok(_) => Err("after delete, the user could still sign in".into()),
         }
+    }
+
+    /// Signs up a user of its own, named `<prefix>-<random>`: its name, password and the
+    /// created user.
+    async fn sign_up(&self, prefix: &str) -> Result<(String, String, Value), String> {
+        let name = format!(
+            "{prefix}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let password = uuid::Uuid::new_v4().to_string();
+        let (status, created) = self
+            .send(self.client.post(self.url("/api/v1/users")).json(&json!({
+                "email": format!("{name}@smoke.invalid"),
+                "username": name,
+                "full_name": "Smoke Test",
+                "password": password,
+            })))
+            .await?;
+        if status != StatusCode::CREATED {
+            return Err(format!(
+                "create: expected 201, got {status}: {}",
+                error_message(&created)
+            ));
+        }
+        Ok((name, password, created))
     }
 
     async fn sign_in(&self, username: &str, password: &str) -> Result<String, String> {
@@ -253,6 +263,39 @@ impl Api {
             ));
         }
         Ok(())
+    }
+
+    /// A user of its own opens two accounts, deposits into one, transfers to the other,
+    /// waits for the transfer's notification (when a worker runs), then withdraws the
+    /// money, closes both accounts and deactivates itself (the ledger keeps users who
+    /// held accounts, so it cannot be deleted).
+    async fn banking_round_trip(&self, deadline: Option<Duration>) -> Result<String, String> {
+        let (_, index) = self.send(self.client.get(self.url("/"))).await?;
+        let currency = index["currencies"][0].as_str().unwrap_or("EUR").to_owned();
+        let (name, password, created) = self.sign_up("smoke-bank").await?;
+        let customer = Customer {
+            api: self,
+            token: self.sign_in(&name, &password).await?,
+        };
+        let outcome = customer.move_money(&currency, deadline).await;
+        let id = created["id"].as_str().unwrap_or_default();
+        let deactivated = self
+            .send(
+                self.client
+                    .patch(self.url(&format!("/api/v1/users/{id}")))
+                    .bearer_auth(&customer.token)
+                    .json(&json!({"is_active": false})),
+            )
+            .await;
+        let detail = outcome?;
+        match deactivated {
+            Ok((StatusCode::OK, _)) => Ok(format!("{detail}; deactivated {name}")),
+            Ok((status, body)) => Err(format!(
+                "deactivate: expected 200, got {status}: {}",
+                error_message(&body)
+            )),
+            Err(err) => Err(format!("deactivate: {err}")),
+        }
     }
 }
 
@@ -322,61 +365,7 @@ impl Customer<'_> {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-}
 
-impl Api {
-    /// A user of its own opens two accounts, deposits into one, transfers to the other,
-    /// waits for the transfer's notification (when a worker runs), then withdraws the
-    /// money, closes both accounts and deactivates itself (the ledger keeps users who
-    /// held accounts, so it cannot be deleted).
-    async fn banking_round_trip(&self, deadline: Option<Duration>) -> Result<String, String> {
-        let (_, index) = self.send(self.client.get(self.url("/"))).await?;
-        let currency = index["currencies"][0].as_str().unwrap_or("EUR").to_owned();
-        let name = format!(
-            "smoke-bank-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        let password = uuid::Uuid::new_v4().to_string();
-        let (status, created) = self
-            .send(self.client.post(self.url("/api/v1/users")).json(&json!({
-                "email": format!("{name}@smoke.invalid"),
-                "username": name,
-                "password": password,
-            })))
-            .await?;
-        if status != StatusCode::CREATED {
-            return Err(format!(
-                "sign-up: expected 201, got {status}: {}",
-                error_message(&created)
-            ));
-        }
-        let customer = Customer {
-            api: self,
-            token: self.sign_in(&name, &password).await?,
-        };
-        let outcome = customer.move_money(&currency, deadline).await;
-        let id = created["id"].as_str().unwrap_or_default();
-        let deactivated = self
-            .send(
-                self.client
-                    .patch(self.url(&format!("/api/v1/users/{id}")))
-                    .bearer_auth(&customer.token)
-                    .json(&json!({"is_active": false})),
-            )
-            .await;
-        let detail = outcome?;
-        match deactivated {
-            Ok((StatusCode::OK, _)) => Ok(format!("{detail}; deactivated {name}")),
-            Ok((status, body)) => Err(format!(
-                "deactivate: expected 200, got {status}: {}",
-                error_message(&body)
-            )),
-            Err(err) => Err(format!("deactivate: {err}")),
-        }
-    }
-}
-
-impl Customer<'_> {
     async fn move_money(
         &self,
         currency: &str,

@@ -38,20 +38,24 @@ impl IdempotencyKey {
         };
         let key = raw.trim();
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::BadRequest {
-                code: "invalid_idempotency_key",
-                message: "the Idempotency-Key must be 1 to 255 printable ASCII characters without \
-                          spaces, such as a UUID"
-                    .into(),
-            });
+            return Err(Self::invalid());
         }
         Ok(Self(key.to_owned()))
     }
 
+    fn invalid() -> ApiError {
+        ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: "the Idempotency-Key must be 1 to 255 printable ASCII characters without \
+                      spaces, such as a UUID"
+                .into(),
+        }
+    }
+
+    /// The request's key; a header that is not text at all is as invalid as a bad one.
     pub fn of_request(req: &Request) -> Result<Self, ApiError> {
-        let header = req.headers().get(HEADER);
-        match header.map(|value| value.to_str()) {
-            Some(Err(_)) => Self::parse(Some("\u{0}")),
+        match req.headers().get(HEADER).map(|value| value.to_str()) {
+            Some(Err(_)) => Err(Self::invalid()),
             Some(Ok(text)) => Self::parse(Some(text)),
             None => Self::parse(None),
         }
