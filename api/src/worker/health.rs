@@ -33,6 +33,17 @@ fn state(depot: &Depot) -> Option<&WorkerState> {
     depot.get_typed::<WorkerState>().ok()
 }
 
+impl WorkerState {
+    /// [`outbox_lag`] within the readiness timeout, or why it could not be read.
+    async fn outbox_lag(&self) -> Result<(i64, f64), String> {
+        match tokio::time::timeout(self.readiness_timeout, outbox_lag(&self.pool)).await {
+            Ok(Ok(lag)) => Ok(lag),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.readiness_timeout)),
+        }
+    }
+}
+
 #[handler]
 async fn liveness(res: &mut Response) {
     res.render(Json(
@@ -58,17 +69,9 @@ async fn readiness(depot: &mut Depot, res: &mut Response) {
         res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
         return;
     };
-    let lag = tokio::time::timeout(state.readiness_timeout, outbox_lag(&state.pool)).await;
-    let (database, waiting) = match lag {
-        Ok(Ok((waiting, _))) => (json!({"status": "ok"}), Some(waiting)),
-        Ok(Err(err)) => (
-            json!({"status": "unavailable", "problem": err.to_string()}),
-            None,
-        ),
-        Err(_) => (
-            json!({"status": "unavailable", "problem": format!("no answer within {:?}", state.readiness_timeout)}),
-            None,
-        ),
+    let (database, waiting) = match state.outbox_lag().await {
+        Ok((waiting, _)) => (json!({"status": "ok"}), Some(waiting)),
+        Err(problem) => (json!({"status": "unavailable", "problem": problem}), None),
     };
     let broker = match state.status.broker_problem() {
         None => json!({"status": "ok"}),
@@ -137,9 +140,7 @@ async fn metrics(depot: &mut Depot, res: &mut Response) {
         "1 while connected to RabbitMQ.",
         u8::from(status.is_connected()),
     );
-    if let Ok(Ok((waiting, oldest))) =
-        tokio::time::timeout(state.readiness_timeout, outbox_lag(&state.pool)).await
-    {
+    if let Ok((waiting, oldest)) = state.outbox_lag().await {
         gauge(
             &mut out,
             "worker_outbox_lag",

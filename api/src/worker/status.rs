@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub struct Status {
     /// `None` while connected; else why not (connecting, refused, lost).
     broker_problem: Mutex<Option<String>>,
-    connected: AtomicBool,
     draining: AtomicBool,
     /// Events the broker confirmed.
     pub published: AtomicU64,
@@ -32,15 +31,13 @@ impl Status {
 
     pub fn broker_connected(&self) {
         *self.problem() = None;
-        self.connected.store(true, Ordering::SeqCst);
     }
 
     /// Records why the broker is unreachable; true when this changes the state (so the
     /// caller logs once per outage, not once per retry).
     pub fn broker_down(&self, problem: String) -> bool {
-        let was_connected = self.connected.swap(false, Ordering::SeqCst);
         let mut current = self.problem();
-        let changed = was_connected || current.as_deref() != Some(problem.as_str());
+        let changed = current.as_deref() != Some(problem.as_str());
         *current = Some(problem);
         changed
     }
@@ -51,7 +48,7 @@ impl Status {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::SeqCst)
+        self.problem().is_none()
     }
 
     pub fn start_draining(&self) {
