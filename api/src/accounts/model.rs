@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::currency::{Currencies, Currency};
 use crate::error::ApiError;
-use crate::http::json_body::{JsonObject, string};
+use crate::http::json_body::{JsonObject, incomplete, string};
 
 /// An account as its owner sees it. `balance` counts the currency's minor unit
 /// (`currency_exponent` decimals: 1050 EUR minor units are 10.50 EUR).
@@ -105,9 +105,7 @@ impl NewAccount {
         body.finish()?;
         match (name, currency) {
             (Some(name), Some(currency)) => Ok(Self { name, currency }),
-            _ => Err(
-                anyhow::anyhow!("NewAccount::parse: finish() let a missing field through").into(),
-            ),
+            _ => Err(incomplete("new account")),
         }
     }
 }

@@ -162,6 +162,11 @@ impl JsonObject {
     }
 }
 
+/// `finish` passed although a required field is missing: a bug, not a client error.
+pub fn incomplete(what: &str) -> ApiError {
+    anyhow::anyhow!("a {what} request parsed without its required fields").into()
+}
+
 /// `parse` for string fields: checks the JSON type, then hands the text to `check`.
 pub fn string<T>(
     check: impl FnOnce(&str) -> Result<T, String>,

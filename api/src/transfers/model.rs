@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::http::json_body::{Field, JsonObject, string};
+use crate::http::json_body::{Field, JsonObject, incomplete, string};
 
 /// A positive amount in the currency's minor unit (cents for EUR), as a JSON integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,11 +178,6 @@ fn description(body: &mut JsonObject) -> Option<Description> {
         Field::Value(description) => description,
         _ => None,
     }
-}
-
-/// `finish` passed although a required field is missing: a bug, not a client error.
-fn incomplete(what: &str) -> ApiError {
-    anyhow::anyhow!("a {what} request parsed without its required fields").into()
 }
 
 /// A completed movement. Accounts outside the bank are `null`: `from_account_id` of a
