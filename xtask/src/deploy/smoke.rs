@@ -41,8 +41,9 @@ fn checks(
 ) -> Result<(), String> {
     let deadline =
         Duration::from_secs(overlay::parse_timeout(&settings.timeouts.smoke).unwrap_or(60));
+    let values = read_values(values);
     let (forward, url) = if settings.smoke_url.is_empty() {
-        let port = service_port(values);
+        let port = service_port(&values);
         let local = crate::project::free_port().map_err(|e| format!("{e:#}"))?;
         let target = format!("service/{}", settings.release);
         let forward = kubectl
@@ -62,7 +63,7 @@ fn checks(
         // Through the public Ingress `/db-check` is not routed.
         database_check: settings.smoke_url.is_empty(),
         // The transfer's notification proves the worker and the broker, where they run.
-        notification_deadline: runs_worker(values).then_some(deadline),
+        notification_deadline: runs_worker(&values).then_some(deadline),
     };
     // The suite runs on a thread of its own, so that a Ctrl-C ends the step at once
     // instead of after the suite's retries.
@@ -103,22 +104,24 @@ fn checks(
     })
 }
 
-/// The api Service's port from rendered values (80 unless set).
-/// Whether the release runs `api worker` (the chart's `worker.enabled`, true unless the
-/// values say otherwise).
-fn runs_worker(values: &Path) -> bool {
+/// The rendered values (`Null` when they cannot be read: the chart's defaults then apply).
+fn read_values(values: &Path) -> serde_yaml::Value {
     std::fs::read_to_string(values)
         .ok()
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
-        .and_then(|v| v["worker"]["enabled"].as_bool())
-        .unwrap_or(true)
+        .and_then(|text| serde_yaml::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
-fn service_port(values: &Path) -> u16 {
-    std::fs::read_to_string(values)
-        .ok()
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
-        .and_then(|v| v["service"]["port"].as_u64())
+/// Whether the release runs `api worker` (the chart's `worker.enabled`, true unless the
+/// values say otherwise).
+fn runs_worker(values: &serde_yaml::Value) -> bool {
+    values["worker"]["enabled"].as_bool().unwrap_or(true)
+}
+
+/// The api Service's port from rendered values (80 unless set).
+fn service_port(values: &serde_yaml::Value) -> u16 {
+    values["service"]["port"]
+        .as_u64()
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(80)
 }
