@@ -106,24 +106,18 @@ impl Env<'_> {
             }
             Ok(name.to_owned())
         };
-        let prefetch: u16 = self
-            .parsed("AMQP_PREFETCH", "a whole number from 1 to 1000")?
-            .unwrap_or(20);
-        if !(1..=1000).contains(&prefetch) {
-            return Err(ConfigError::new(
-                "AMQP_PREFETCH",
-                format!("expected a whole number from 1 to 1000, got {prefetch}"),
-            ));
-        }
-        let max_attempts: u32 = self
-            .parsed("AMQP_MAX_ATTEMPTS", "a whole number from 1 to 100")?
-            .unwrap_or(5);
-        if !(1..=100).contains(&max_attempts) {
-            return Err(ConfigError::new(
-                "AMQP_MAX_ATTEMPTS",
-                format!("expected a whole number from 1 to 100, got {max_attempts}"),
-            ));
-        }
+        let prefetch: u16 = self.within(
+            "AMQP_PREFETCH",
+            "a whole number from 1 to 1000",
+            1..=1000,
+            20,
+        )?;
+        let max_attempts: u32 = self.within(
+            "AMQP_MAX_ATTEMPTS",
+            "a whole number from 1 to 100",
+            1..=100,
+            5,
+        )?;
         Ok(Ok(BrokerSettings {
             uri,
             exchange: name("AMQP_EXCHANGE", "bank.events")?,
@@ -174,15 +168,12 @@ impl Env<'_> {
     }
 
     pub(super) fn worker(&self) -> Result<WorkerSettings, ConfigError> {
-        let batch_size: u16 = self
-            .parsed("OUTBOX_BATCH_SIZE", "a whole number from 1 to 1000")?
-            .unwrap_or(100);
-        if !(1..=1000).contains(&batch_size) {
-            return Err(ConfigError::new(
-                "OUTBOX_BATCH_SIZE",
-                format!("expected a whole number from 1 to 1000, got {batch_size}"),
-            ));
-        }
+        let batch_size: u16 = self.within(
+            "OUTBOX_BATCH_SIZE",
+            "a whole number from 1 to 1000",
+            1..=1000,
+            100,
+        )?;
         Ok(WorkerSettings {
             port: self.port("WORKER_PORT")?.unwrap_or(8001),
             poll_interval: self.duration("OUTBOX_POLL_INTERVAL", Duration::from_millis(250))?,

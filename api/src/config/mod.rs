@@ -260,6 +260,28 @@ impl Env<'_> {
             .transpose()
     }
 
+    /// A number in `range` (`default` when unset); `expected` says what, in both errors.
+    fn within<T>(
+        &self,
+        name: &'static str,
+        expected: &str,
+        range: std::ops::RangeInclusive<T>,
+        default: T,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+    {
+        let value = self.parsed(name, expected)?.unwrap_or(default);
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(
+                name,
+                format!("expected {expected}, got {value}"),
+            ))
+        }
+    }
+
     /// At least a minute (a client's retries must still find the key); durations reach
     /// 7 days.
     fn idempotency_key_ttl(&self) -> Result<Duration, ConfigError> {
@@ -464,15 +486,12 @@ impl Env<'_> {
             })?,
             None => self.database_from_parts()?,
         };
-        let pool_size: u32 = self
-            .parsed("DB_POOL_SIZE", "a number of connections between 1 and 1000")?
-            .unwrap_or(10);
-        if !(1..=1000).contains(&pool_size) {
-            return Err(ConfigError::new(
-                "DB_POOL_SIZE",
-                format!("expected a number of connections between 1 and 1000, got {pool_size}"),
-            ));
-        }
+        let pool_size: u32 = self.within(
+            "DB_POOL_SIZE",
+            "a number of connections between 1 and 1000",
+            1..=1000,
+            10,
+        )?;
         let target = format!(
             "{}:{}/{}",
             connect.get_host(),
