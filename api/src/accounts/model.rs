@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::currency::{Currencies, Currency};
 use crate::error::ApiError;
-use crate::http::json_body::{JsonObject, incomplete, string};
+use crate::http::json_body::{JsonObject, incomplete, plain_text, string};
 
 /// An account as its owner sees it. `balance` counts the currency's minor unit
 /// (`currency_exponent` decimals: 1050 EUR minor units are 10.50 EUR).
@@ -73,16 +73,7 @@ pub struct AccountName(String);
 
 impl AccountName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("must not be blank".into());
-        }
-        if name.chars().count() > 100 {
-            return Err("must be at most 100 characters".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
+        let name = plain_text(raw, 100)?.ok_or("must not be blank")?;
         Ok(Self(name.to_owned()))
     }
 

@@ -177,6 +177,19 @@ pub fn string<T>(
     }
 }
 
+/// Text for people to read (a name, a description): trimmed, at most `max` characters,
+/// no control characters; `None` when blank.
+pub fn plain_text(raw: &str, max: usize) -> Result<Option<&str>, String> {
+    let text = raw.trim();
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok((!text.is_empty()).then_some(text))
+}
+
 /// `parse` for boolean fields.
 pub fn boolean(value: &Value) -> Result<bool, String> {
     value

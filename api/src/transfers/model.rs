@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::http::json_body::{Field, JsonObject, incomplete, string};
+use crate::http::json_body::{Field, JsonObject, incomplete, plain_text, string};
 
 /// A positive amount in the currency's minor unit (cents for EUR), as a JSON integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,14 +48,7 @@ pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
-        let text = raw.trim();
-        if text.chars().count() > 140 {
-            return Err("must be at most 140 characters".into());
-        }
-        if text.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok((!text.is_empty()).then(|| Self(text.to_owned())))
+        Ok(plain_text(raw, 140)?.map(|text| Self(text.to_owned())))
     }
 
     pub fn as_str(&self) -> &str {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{ApiError, FieldError};
-use crate::http::json_body::{Field, JsonObject, boolean, string};
+use crate::http::json_body::{Field, JsonObject, boolean, plain_text, string};
 
 /// A user as clients see it. There is no password field, hashed or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, salvo::oapi::ToSchema)]
@@ -92,14 +92,7 @@ pub struct FullName(String);
 
 impl FullName {
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
-        let name = raw.trim();
-        if name.chars().count() > 255 {
-            return Err("must be at most 255 characters".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok((!name.is_empty()).then(|| Self(name.to_owned())))
+        Ok(plain_text(raw, 255)?.map(|name| Self(name.to_owned())))
     }
 
     pub fn as_str(&self) -> &str {
