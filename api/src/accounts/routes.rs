@@ -121,7 +121,7 @@ async fn list_accounts(
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
     let query = |name: &str| req.queries().get(name).map(String::as_str);
-    let page = Keyset::<Uuid>::parse(query("after"), query("size"));
+    let page = Keyset::<Uuid>::of_request(req);
     let owners = owners(query("owner_id"), caller);
     let currency = query("currency").map(|code| code.trim().to_ascii_uppercase());
     let (page, owners) = match (page, owners) {

@@ -56,6 +56,12 @@ impl<K: FromStr> Keyset<K> {
         }
     }
 
+    /// The `after` and `size` query parameters of `req`.
+    pub fn of_request(req: &salvo::Request) -> Result<Self, ApiError> {
+        let query = |name: &str| req.queries().get(name).map(String::as_str);
+        Self::parse(query("after"), query("size"))
+    }
+
     /// How many rows to read: one more than the page, to learn whether another follows.
     pub fn limit(&self) -> i64 {
         i64::from(self.size) + 1

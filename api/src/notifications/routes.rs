@@ -49,8 +49,7 @@ async fn list_notifications(
 ) -> Result<Json<NotificationPage>, ApiError> {
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    let query = |name: &str| req.queries().get(name).map(String::as_str);
-    let page = Keyset::<i64>::parse(query("after"), query("size"))?;
+    let page = Keyset::<i64>::of_request(req)?;
     let (mut notifications, unread) =
         repo::list(Connections::of_state(state), caller.id, &page).await?;
     let next = page.finish(&mut notifications, |n| n.id.to_string());

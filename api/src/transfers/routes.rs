@@ -162,8 +162,7 @@ async fn statement(req: &mut Request, depot: &mut Depot) -> Result<Json<EntryPag
     let id = path_id(req, "account")?;
     let state = AppState::from_depot(depot)?;
     let caller = Caller::from_depot(depot)?;
-    let query = |name: &str| req.queries().get(name).map(String::as_str);
-    let page = Keyset::<i64>::parse(query("after"), query("size"))?;
+    let page = Keyset::<i64>::of_request(req)?;
     visible_account(state, caller, id).await?;
     let mut entries =
         super::statement::entries(crate::db::Connections::of_state(state), id, &page).await?;
