@@ -14,6 +14,7 @@ pub mod state;
 pub mod telemetry;
 pub mod transfers;
 pub mod users;
+pub mod web_app;
 pub mod worker;
 
 use std::future::Future;

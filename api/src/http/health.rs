@@ -35,6 +35,7 @@ pub async fn index(depot: &mut Depot) -> Result<Json<serde_json::Value>, ApiErro
             "accounts": "/api/v1/accounts",
             "transfers": "/api/v1/transfers",
             "notifications": "/api/v1/notifications",
+            "app": "/app/",
         },
     })))
 }

@@ -40,6 +40,7 @@ pub fn router() -> Router {
         .push(crate::accounts::routes::router())
         .push(crate::transfers::routes::router())
         .push(crate::notifications::routes::router())
+        .push(crate::web_app::router())
 }
 
 /// The routes plus their OpenAPI 3 document at `/openapi.json` (generated from the

@@ -1,0 +1,84 @@
+// The browser side of the end-to-end tests: Debian's Chromium driven by playwright-core
+// (no browser download), a page that records its console, and a step wrapper that, on
+// failure, saves a screenshot and prints the console into the test output.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const APP_URL = process.env.APP_URL;
+if (!APP_URL) {
+  throw new Error("set APP_URL to a running api (the test in api/tests/api/web_app.rs does)");
+}
+export const SCREENSHOTS = resolve(
+  process.env.SCREENSHOTS ?? new URL("../../target/web-e2e", import.meta.url).pathname,
+);
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+/** Flags for a headless run in a sandboxed, offline machine: no calls home. */
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export async function openBrowser() {
+  const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  const browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
+  const context = await browser.newContext({
+    baseURL: APP_URL,
+    viewport: { width: 1100, height: 760 },
+    locale: "en-GB",
+  });
+  const page = await context.newPage();
+  const console = [];
+  page.on("console", (message) => console.push(`[${message.type()}] ${message.text()}`));
+  page.on("pageerror", (error) => console.push(`[pageerror] ${error.message}`));
+  return { browser, context, page, console };
+}
+
+export async function screenshot(page, name) {
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Runs one step; on failure, the page as it was and everything the console said. */
+export async function step(session, name, body) {
+  try {
+    await body();
+  } catch (error) {
+    const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+    let saved = "(no screenshot: the page is gone)";
+    try {
+      saved = await screenshot(session.page, `failure-${slug}`);
+    } catch {}
+    process.stderr.write(
+      `\n--- ${name} failed at ${session.page.url()}\n--- screenshot: ${saved}\n--- browser console:\n` +
+        (session.console.length ? session.console.join("\n") : "(empty)") +
+        "\n---\n",
+    );
+    throw error;
+  }
+}
+
+/** Waits until `check` returns a truthy value (retrying on throws), or fails saying `what`. */
+export async function eventually(what, check, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}

@@ -1,0 +1,221 @@
+import { useRef, useState } from "react";
+import { account as readAccount, closeAccount, deposit, entries, withdraw } from "../api/bank";
+import type { Account, Entry } from "../api/types";
+import { useLoad } from "../api/useLoad";
+import { AmountField, minorUnits } from "../components/AmountField";
+import { Field, FormMessage, useSubmit } from "../components/forms";
+import { Heading } from "../components/Heading";
+import { Link } from "../components/Link";
+import { RetryKey, sendOnce } from "../idempotency";
+import { formatAmount } from "../money";
+import type { Session } from "../session";
+import { movementError } from "./friendly";
+
+export function AccountDetail({
+  session,
+  id,
+  changes,
+}: {
+  session: Session;
+  id: string;
+  changes: number;
+}) {
+  const [moved, setMoved] = useState(0);
+  const account = useLoad(() => readAccount(session.token, id), `${id}:${changes}:${moved}`);
+  const current = account.data;
+  const money = (minor: number) =>
+    current ? formatAmount(minor, current.currency, current.currency_exponent) : "";
+
+  return (
+    <main id="content">
+      <p>
+        <Link to="accounts">← All accounts</Link>
+      </p>
+      <Heading>{current ? current.name : "Account"}</Heading>
+      {account.error && <p role="alert">{account.error}</p>}
+      {current && (
+        <>
+          <p className="balance">
+            Balance <strong data-testid="balance">{money(current.balance)}</strong>
+            {current.status === "closed" && <span className="tag"> closed</span>}
+          </p>
+          {current.status === "open" && (
+            <div className="columns">
+              <MovementForm kind="deposit" session={session} account={current} onMoved={() => setMoved((n) => n + 1)} />
+              <MovementForm kind="withdrawal" session={session} account={current} onMoved={() => setMoved((n) => n + 1)} />
+            </div>
+          )}
+          <Statement session={session} account={current} version={`${changes}:${moved}`} />
+          {current.status === "open" && (
+            <CloseAccount session={session} account={current} onClosed={account.reload} />
+          )}
+        </>
+      )}
+    </main>
+  );
+}
+
+function MovementForm({
+  kind,
+  session,
+  account,
+  onMoved,
+}: {
+  kind: "deposit" | "withdrawal";
+  session: Session;
+  account: Account;
+  onMoved: () => void;
+}) {
+  const keys = useRef(new RetryKey());
+  const [amount, setAmount] = useState("");
+  const [description, setDescription] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+  const { errors, error, pending, form, submit } = useSubmit(movementError(account));
+  const title = kind === "deposit" ? "Deposit" : "Withdraw";
+  const headingId = `${kind}-heading`;
+
+  const onSubmit = submit(async () => {
+    setDone(null);
+    const body = {
+      amount: minorUnits(amount, account.currency_exponent),
+      ...(description.trim() ? { description: description.trim() } : {}),
+    };
+    const send = kind === "deposit" ? deposit : withdraw;
+    const movement = await sendOnce(keys.current, { id: account.id, kind, body }, (key) =>
+      send(session.token, account.id, body, key),
+    );
+    setAmount("");
+    setDescription("");
+    const shown = formatAmount(movement.amount, account.currency, account.currency_exponent);
+    setDone(kind === "deposit" ? `Deposited ${shown}.` : `Withdrew ${shown}.`);
+    onMoved();
+  });
+
+  return (
+    <section aria-labelledby={headingId} className="card">
+      <h2 id={headingId}>{title}</h2>
+      <form ref={form} onSubmit={onSubmit} noValidate aria-labelledby={headingId}>
+        <AmountField
+          currency={account.currency}
+          exponent={account.currency_exponent}
+          value={amount}
+          error={errors.amount}
+          onChange={setAmount}
+        />
+        <Field
+          label="Description (optional)"
+          name="description"
+          value={description}
+          error={errors.description}
+          onChange={(event) => setDescription(event.target.value)}
+        />
+        <FormMessage error={error} done={done} />
+        <button type="submit" disabled={pending} aria-busy={pending}>
+          {pending ? "Sending…" : title}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function Statement({
+  session,
+  account,
+  version,
+}: {
+  session: Session;
+  account: Account;
+  version: string;
+}) {
+  const first = useLoad(() => entries(session.token, account.id), version);
+  const [more, setMore] = useState<{ version: string; entries: Entry[]; next?: string }>({
+    version,
+    entries: [],
+  });
+  const extra = more.version === version ? more : { version, entries: [], next: undefined };
+  const shown = [...(first.data?.entries ?? []), ...extra.entries];
+  const next = extra.entries.length > 0 ? extra.next : first.data?.next;
+  const money = (minor: number) => formatAmount(minor, account.currency, account.currency_exponent);
+
+  const loadMore = async () => {
+    if (!next) return;
+    const page = await entries(session.token, account.id, next);
+    setMore({ version, entries: [...extra.entries, ...page.entries], next: page.next });
+  };
+
+  return (
+    <section aria-labelledby="statement-heading">
+      <h2 id="statement-heading">Statement</h2>
+      {first.error && <p role="alert">{first.error}</p>}
+      {first.data && shown.length === 0 && <p>No movements yet.</p>}
+      {shown.length > 0 && (
+        <table className="statement">
+          <caption className="visually-hidden">Movements, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col">Description</th>
+              <th scope="col" className="number">
+                Amount
+              </th>
+              <th scope="col" className="number">
+                Balance
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((entry) => (
+              <tr key={entry.id}>
+                <td>{new Date(entry.created_at).toLocaleString()}</td>
+                <td>{entry.description ?? describe(entry)}</td>
+                <td className={entry.amount < 0 ? "number debit" : "number credit"}>
+                  {money(entry.amount)}
+                </td>
+                <td className="number">{money(entry.balance_after)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {next && (
+        <button type="button" className="secondary" onClick={loadMore}>
+          Show older movements
+        </button>
+      )}
+    </section>
+  );
+}
+
+function describe(entry: Entry): string {
+  if (entry.kind === "deposit") return "Deposit";
+  if (entry.kind === "withdrawal") return "Withdrawal";
+  return entry.amount < 0 ? "Transfer out" : "Transfer in";
+}
+
+function CloseAccount({
+  session,
+  account,
+  onClosed,
+}: {
+  session: Session;
+  account: Account;
+  onClosed: () => void;
+}) {
+  const { error, pending, form, submit } = useSubmit();
+  const onSubmit = submit(async () => {
+    await closeAccount(session.token, account.id);
+    onClosed();
+  });
+  return (
+    <section aria-labelledby="close-heading">
+      <h2 id="close-heading">Close this account</h2>
+      <form ref={form} onSubmit={onSubmit} noValidate aria-labelledby="close-heading">
+        <p className="field-hint">Only an account with a zero balance can be closed.</p>
+        <FormMessage error={error} />
+        <button type="submit" className="danger" disabled={pending} aria-busy={pending}>
+          Close {account.name}
+        </button>
+      </form>
+    </section>
+  );
+}

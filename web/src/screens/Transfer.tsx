@@ -1,0 +1,124 @@
+import { useRef, useState } from "react";
+import { allAccounts, transfer } from "../api/bank";
+import { useLoad } from "../api/useLoad";
+import { AmountField, minorUnits } from "../components/AmountField";
+import { Field, FormMessage, LocalProblems, SelectField, useSubmit } from "../components/forms";
+import { Heading } from "../components/Heading";
+import { RetryKey, sendOnce } from "../idempotency";
+import { formatAmount } from "../money";
+import type { Session } from "../session";
+import { movementError } from "./friendly";
+
+/** The "to" choice that reveals a field for someone else's account id. */
+const ELSEWHERE = "elsewhere";
+
+export function Transfer({ session, changes }: { session: Session; changes: number }) {
+  const [moved, setMoved] = useState(0);
+  const accounts = useLoad(() => allAccounts(session.token), `${changes}:${moved}`);
+  const open = (accounts.data ?? []).filter((account) => account.status === "open");
+  const keys = useRef(new RetryKey());
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [otherId, setOtherId] = useState("");
+  const [amount, setAmount] = useState("");
+  const [description, setDescription] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+
+  const source = open.find((account) => account.id === from) ?? open[0];
+  const targets = open.filter(
+    (account) => account.id !== source?.id && account.currency === source?.currency,
+  );
+  const target = to === ELSEWHERE ? ELSEWHERE : (targets.find((a) => a.id === to) ?? targets[0])?.id ?? ELSEWHERE;
+  const { errors, error, pending, form, submit } = useSubmit(movementError(source));
+
+  const onSubmit = submit(async () => {
+    setDone(null);
+    if (!source) throw new LocalProblems({ from_account_id: "Open an account first." });
+    const toId = target === ELSEWHERE ? otherId.trim() : target;
+    if (toId === "") throw new LocalProblems({ to_account_id: "Enter the account id to send to." });
+    const body = {
+      from_account_id: source.id,
+      to_account_id: toId,
+      amount: minorUnits(amount, source.currency_exponent),
+      ...(description.trim() ? { description: description.trim() } : {}),
+    };
+    const movement = await sendOnce(keys.current, body, (key) => transfer(session.token, body, key));
+    const recipient = open.find((account) => account.id === toId)?.name ?? "the other account";
+    setDone(
+      `Sent ${formatAmount(movement.amount, source.currency, source.currency_exponent)} from ${source.name} to ${recipient}.`,
+    );
+    setAmount("");
+    setDescription("");
+    setMoved((n) => n + 1);
+  });
+
+  return (
+    <main id="content" className="narrow">
+      <Heading>Transfer money</Heading>
+      {accounts.error && <p role="alert">{accounts.error}</p>}
+      {accounts.data && open.length === 0 && <p>Open an account before making a transfer.</p>}
+      {source && (
+        <form ref={form} onSubmit={onSubmit} noValidate aria-label="Transfer money">
+          <SelectField
+            label="From"
+            name="from_account_id"
+            value={source.id}
+            error={errors.from_account_id}
+            onChange={(event) => setFrom(event.target.value)}
+          >
+            {open.map((account) => (
+              <option key={account.id} value={account.id}>
+                {account.name} ·{" "}
+                {formatAmount(account.balance, account.currency, account.currency_exponent)}
+              </option>
+            ))}
+          </SelectField>
+          <SelectField
+            label="To"
+            name={target === ELSEWHERE ? "to_choice" : "to_account_id"}
+            value={target}
+            error={target === ELSEWHERE ? undefined : errors.to_account_id}
+            onChange={(event) => setTo(event.target.value)}
+          >
+            {targets.map((account) => (
+              <option key={account.id} value={account.id}>
+                {account.name}
+              </option>
+            ))}
+            <option value={ELSEWHERE}>Someone else's account…</option>
+          </SelectField>
+          {target === ELSEWHERE && (
+            <Field
+              label="Their account id"
+              name="to_account_id"
+              hint={`An account in ${source.currency}; its holder can read the id on their account page`}
+              autoComplete="off"
+              spellCheck={false}
+              value={otherId}
+              error={errors.to_account_id}
+              onChange={(event) => setOtherId(event.target.value)}
+            />
+          )}
+          <AmountField
+            currency={source.currency}
+            exponent={source.currency_exponent}
+            value={amount}
+            error={errors.amount}
+            onChange={setAmount}
+          />
+          <Field
+            label="Description (optional)"
+            name="description"
+            value={description}
+            error={errors.description}
+            onChange={(event) => setDescription(event.target.value)}
+          />
+          <FormMessage error={error} done={done} />
+          <button type="submit" disabled={pending} aria-busy={pending}>
+            {pending ? "Sending…" : "Send money"}
+          </button>
+        </form>
+      )}
+    </main>
+  );
+}
