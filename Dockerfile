@@ -4,11 +4,21 @@
 # steps and the `helm test` pod (`api serve | migrate | wait-db | smoke`).
 #
 # Two ways to the binary, one final stage (so they cannot drift):
-#   docker build .                                   compiles in the `compiled` stage
+#   docker build .                                   compiles in the `compiled` stage (the
+#       web app in the `web` stage)
 #   docker build --build-arg BINARY_SOURCE=prebuilt  packages target/image/ (built on the
 #       host by `cargo xtask build`, which works air-gapped: no base image to pull)
 ARG BINARY_SOURCE=compiled
 ARG RUST_VERSION=1.95
+ARG NODE_VERSION=20
+
+# The web app the api embeds (web/dist), from the committed lockfile.
+FROM docker.io/library/node:${NODE_VERSION}-bookworm AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
 
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS compiled
 WORKDIR /src
@@ -26,6 +36,7 @@ RUN mkdir -p api/src smoke/src xtask/src kube-test-server/src \
  && rm -rf api/src smoke/src
 COPY api api
 COPY smoke smoke
+COPY --from=web /src/web/dist web/dist
 RUN touch api/src/main.rs api/src/lib.rs smoke/src/lib.rs \
  && cargo build --release --locked --package api --target "$CARGO_TARGET" \
  && mkdir /out \
@@ -42,7 +53,7 @@ ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
 LABEL org.opencontainers.image.title="api" \
-      org.opencontainers.image.description="User-management service: Salvo on tokio, PostgreSQL through sqlx" \
+      org.opencontainers.image.description="User-management and banking service with its web app: Salvo on tokio, PostgreSQL through sqlx" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \

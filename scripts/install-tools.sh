@@ -3,7 +3,8 @@
 # manifest validator and the security scanner) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
 # A container engine (podman or docker, for `cargo xtask build` and the image tests) and
-# wrk (an HTTP load generator) and redis-server (a throwaway Redis for tests) come from the
+# wrk (an HTTP load generator), redis-server and rabbitmq-server (throwaway servers for
+# tests) and chromium (the web app's browser tests) come from the
 # system: when missing, they are installed with
 # apt-get if this runs as root on Debian or Ubuntu; otherwise the script says what to install.
 #
@@ -210,9 +211,11 @@ ensure_system_tool wrk wrk "the load tests"; WRK="$RESULT"
 ensure_system_tool redis-server redis-server "the shared attempt limits"; REDIS_SERVER="$RESULT"
 # rabbitmq-server: a throwaway RabbitMQ for `cargo xtask test` and `up` when AMQP_URL is unset.
 ensure_system_tool rabbitmq-server rabbitmq-server "the worker's event delivery"; RABBITMQ_SERVER="$RESULT"
+# chromium: the browser the web app's end-to-end tests drive (no browser is downloaded).
+ensure_system_tool chromium chromium "the web app's browser tests"; CHROMIUM="$RESULT"
 
 if $PRINT_PATHS; then
-  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\nrabbitmq-server=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER" "$RABBITMQ_SERVER"
+  printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\nrabbitmq-server=%s\nchromium=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER" "$RABBITMQ_SERVER" "$CHROMIUM"
 else
   say "helm $(helm_version "$HELM") at $HELM"
   say "kubectl $(kubectl_version "$KUBECTL") at $KUBECTL"
@@ -222,4 +225,5 @@ else
   say "wrk: ${WRK:-none}"
   say "redis-server: ${REDIS_SERVER:-none}"
   say "rabbitmq-server: ${RABBITMQ_SERVER:-none}"
+  say "chromium: ${CHROMIUM:-none}"
 fi

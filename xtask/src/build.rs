@@ -1,6 +1,7 @@
 //! `cargo xtask build`: the api image, built with docker or podman from a static binary
-//! compiled on the host (no base image to pull, so it works air-gapped), tagged with the
-//! git revision, labelled with OCI annotations, optionally pushed.
+//! compiled on the host (no base image to pull, so it works air-gapped) with the web app
+//! built into it, tagged with the git revision, labelled with OCI annotations, optionally
+//! pushed.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -95,7 +96,11 @@ pub fn build(args: &Args) -> anyhow::Result<Built> {
     std::fs::create_dir_all(&context).with_context(|| format!("creating {}", context.display()))?;
     let binary = match &args.binary {
         Some(binary) => binary.clone(),
-        None => compile_static_binary()?,
+        None => {
+            // The api embeds web/dist: build it first, or the image has no app.
+            crate::web_app::build()?;
+            compile_static_binary()?
+        }
     };
     std::fs::copy(&binary, context.join("api"))
         .with_context(|| format!("copying {}", binary.display()))?;

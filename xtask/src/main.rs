@@ -31,6 +31,7 @@ mod test;
 mod timestamp;
 mod tools;
 mod up;
+mod web_app;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: what CI runs, runnable by anyone: formatting, lints, then every
-//! test against a real PostgreSQL, Redis and RabbitMQ.
+//! test against a real PostgreSQL, Redis and RabbitMQ, the web app's component tests, and
+//! its flows in a real browser.
 
 use std::time::Instant;
 
@@ -52,7 +53,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     crate::sqlx_prepare::check(&database)?;
 
     project::step(
-        "tools for the chart, image and load tests (helm, kubectl, kubernetes-validate, podman or docker, wrk)",
+        "tools for the chart, image, load and browser tests (helm, kubectl, kubernetes-validate, podman or docker, wrk, chromium)",
     );
     let tools = crate::tools::Tools::ensure()?;
 
@@ -69,7 +70,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     eprintln!("    using {}", rabbitmq.describe());
 
-    project::step("the api image, for the image tests");
+    project::step("the api image (with the web app), for the image tests");
     let engine = tools
         .engine
         .as_ref()
@@ -86,6 +87,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         binary: None,
     })?;
 
+    project::step("the web app's component tests (vitest)");
+    crate::web_app::component_tests()?;
+    let chromium = tools.chromium.as_ref().context(
+        "the web app's browser tests need Chromium: install it (Debian/Ubuntu: apt-get install chromium)",
+    )?;
+
     project::step("cargo test");
     let extra = &args.cargo_test_args;
     let mut command = std::process::Command::new("cargo");
@@ -96,7 +103,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .env("DATABASE_URL", database.url())
         .env("AMQP_URL", &amqp_url)
         .env("API_TEST_IMAGE", image.reference())
-        .env("API_TEST_ENGINE", &engine);
+        .env("API_TEST_ENGINE", &engine)
+        .env("API_TEST_CHROMIUM", chromium);
     if let Some(wrk) = &tools.wrk {
         command.env("API_TEST_WRK", wrk);
     }

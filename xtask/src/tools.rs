@@ -21,6 +21,8 @@ pub struct Tools {
     pub redis_server: Option<PathBuf>,
     /// rabbitmq-server, for a throwaway RabbitMQ, when installed.
     pub rabbitmq_server: Option<PathBuf>,
+    /// chromium, for the web app's browser tests, when installed.
+    pub chromium: Option<PathBuf>,
 }
 
 impl Tools {
@@ -60,6 +62,9 @@ fn parse_paths(text: &str) -> anyhow::Result<Tools> {
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
         rabbitmq_server: find("rabbitmq-server")
+            .ok()
+            .filter(|path| !path.as_os_str().is_empty()),
+        chromium: find("chromium")
             .ok()
             .filter(|path| !path.as_os_str().is_empty()),
     })

@@ -1,6 +1,6 @@
 //! `cargo xtask up`: the platform on this machine: PostgreSQL, Redis (for the attempt
-//! limits; optional), RabbitMQ (for the worker; optional), migrations, the api and the
-//! worker.
+//! limits; optional), RabbitMQ (for the worker; optional), migrations, the api (serving
+//! the web app, built first) and the worker.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command};
@@ -42,6 +42,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     project::step("RabbitMQ");
     let rabbitmq = crate::rabbitmq::RabbitMq::provide(None)?;
     eprintln!("    using {}", rabbitmq.describe());
+
+    project::step("the web app");
+    if let Err(err) = crate::web_app::build() {
+        // The api still runs; /app/ then says how to build the app.
+        eprintln!("    not built, so /app/ shows how to build it: {err:#}");
+    }
 
     project::step("building the api");
     let profile: &[&str] = if args.release { &["--release"] } else { &[] };
@@ -187,6 +193,7 @@ fn print_urls(address: SocketAddr, worker: Option<SocketAddr>, database: &Databa
     };
     eprintln!(
         "\n  The platform is up.\n\n  \
+         web app      {base}/app/\n  \
          api          {base}/\n  \
          docs         {base}/docs/\n  \
          users        {base}/api/v1/users\n  \

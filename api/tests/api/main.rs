@@ -21,4 +21,5 @@ mod sessions;
 mod smoke;
 mod tls;
 mod users;
+mod web_app;
 mod worker;

@@ -18,7 +18,7 @@ use crate::cli::{api, finish};
 use crate::helpers::{TestApp, closed_port, database_url, expect_json, test_config};
 
 /// The broker the tests use.
-fn amqp_url() -> String {
+pub(crate) fn amqp_url() -> String {
     std::env::var("AMQP_URL")
         .ok()
         .filter(|url| !url.trim().is_empty())
@@ -26,13 +26,13 @@ fn amqp_url() -> String {
 }
 
 /// Exchange and queue names of one test's own.
-struct Names {
+pub(crate) struct Names {
     exchange: String,
     queue: String,
 }
 
 impl Names {
-    fn fresh() -> Self {
+    pub(crate) fn fresh() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         Self {
             exchange: format!("test.{id}.events"),
@@ -40,7 +40,7 @@ impl Names {
         }
     }
 
-    fn env<'a>(&'a self, url: &'a str) -> Vec<(&'a str, &'a str)> {
+    pub(crate) fn env<'a>(&'a self, url: &'a str) -> Vec<(&'a str, &'a str)> {
         vec![
             ("AMQP_URL", url),
             ("AMQP_EXCHANGE", &self.exchange),
@@ -51,7 +51,7 @@ impl Names {
     }
 
     /// Deletes the test's queues and exchange.
-    async fn remove(&self) {
+    pub(crate) async fn remove(&self) {
         let Ok(connection) =
             Connection::connect(&amqp_url(), ConnectionProperties::default()).await
         else {
@@ -72,14 +72,14 @@ impl Names {
 }
 
 /// A worker running in this process until the returned sender is dropped or used.
-struct RunningWorker {
+pub(crate) struct RunningWorker {
     base: String,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
 }
 
 impl RunningWorker {
-    async fn start(pool: PgPool, env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(pool: PgPool, env: &[(&str, &str)]) -> Self {
         let config = test_config(env);
         let worker = Worker::build(&config, pool).await.unwrap();
         let base = format!("http://{}", worker.local_addr());
@@ -108,7 +108,7 @@ impl RunningWorker {
             .unwrap()
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
