@@ -108,6 +108,11 @@ impl Currencies {
     pub fn codes(&self) -> Vec<&'static str> {
         self.0.iter().map(|c| c.code).collect()
     }
+
+    /// The offered currencies, in the order configured.
+    pub fn all(&self) -> &[Currency] {
+        &self.0
+    }
 }
 
 impl Default for Currencies {

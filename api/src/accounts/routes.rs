@@ -20,15 +20,51 @@ use crate::state::AppState;
 use crate::users::model::User;
 
 pub fn router() -> Router {
-    Router::with_path("api/v1/accounts")
-        .hoop(require_caller)
-        .post(open_account)
-        .get(list_accounts)
+    Router::new()
+        .push(Router::with_path("api/v1/currencies").get(list_currencies))
         .push(
-            Router::with_path("{id}")
-                .get(get_account)
-                .push(Router::with_path("close").post(close_account)),
+            Router::with_path("api/v1/accounts")
+                .hoop(require_caller)
+                .post(open_account)
+                .get(list_accounts)
+                .push(
+                    Router::with_path("{id}")
+                        .get(get_account)
+                        .push(Router::with_path("close").post(close_account)),
+                ),
         )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct OfferedCurrency {
+    /// ISO 4217 code.
+    code: &'static str,
+    /// Decimals of the minor unit: amounts are sent in minor units (2: 1050 is 10.50).
+    exponent: u8,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[salvo(schema(example = json!({"currencies": [{"code": "EUR", "exponent": 2}, {"code": "JPY", "exponent": 0}]})))]
+struct CurrencyList {
+    currencies: Vec<OfferedCurrency>,
+}
+
+/// The currencies accounts can be opened in (`CURRENCIES`), with their minor units; open
+/// to all, so a sign-up page can show them.
+#[endpoint(tags("accounts"), status_codes(200))]
+async fn list_currencies(depot: &mut Depot) -> Result<Json<CurrencyList>, ApiError> {
+    let state = AppState::from_depot(depot)?;
+    Ok(Json(CurrencyList {
+        currencies: state
+            .currencies
+            .all()
+            .iter()
+            .map(|currency| OfferedCurrency {
+                code: currency.code(),
+                exponent: currency.exponent(),
+            })
+            .collect(),
+    }))
 }
 
 /// The account `id` when `caller` may see it (its owner or an administrator); else 404.

@@ -40,11 +40,11 @@ pub fn router() -> Router {
         .push(crate::accounts::routes::router())
         .push(crate::transfers::routes::router())
         .push(crate::notifications::routes::router())
-        .push(crate::web_app::router())
 }
 
 /// The routes plus their OpenAPI 3 document at `/openapi.json` (generated from the
-/// endpoints themselves) and Swagger UI at `/docs`.
+/// endpoints themselves), Swagger UI at `/docs` and the web app at `/app/` (pages, not
+/// part of the API's document).
 pub fn router_with_docs() -> Router {
     use salvo::oapi::security::{Http, HttpAuthScheme};
     use salvo::oapi::swagger_ui::SwaggerUi;
@@ -56,11 +56,14 @@ pub fn router_with_docs() -> Router {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer).bearer_format("JWT")),
         )
         .merge_router(&router);
-    router.push(document.into_router("/openapi.json")).push(
-        SwaggerUi::new("/openapi.json")
-            .into_router("/docs")
-            .hoop(browser::docs_policy),
-    )
+    router
+        .push(document.into_router("/openapi.json"))
+        .push(
+            SwaggerUi::new("/openapi.json")
+                .into_router("/docs")
+                .hoop(browser::docs_policy),
+        )
+        .push(crate::web_app::router())
 }
 
 /// The whole service. Middleware order matters: the request id comes first so every log

@@ -5,6 +5,20 @@ use sqlx::PgPool;
 use crate::helpers::{TestApp, bad_fields, expect_error, expect_json};
 
 #[sqlx::test]
+async fn anyone_can_read_the_offered_currencies_with_their_minor_units(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &[("CURRENCIES", "JPY,eur,KWD")]).await;
+    let offered = expect_json(app.get("/api/v1/currencies").await, StatusCode::OK).await;
+    assert_eq!(
+        offered,
+        json!({"currencies": [
+            {"code": "JPY", "exponent": 0},
+            {"code": "EUR", "exponent": 2},
+            {"code": "KWD", "exponent": 3},
+        ]})
+    );
+}
+
+#[sqlx::test]
 async fn an_account_opens_empty_in_an_offered_currency_and_closes(pool: PgPool) {
     let app = TestApp::spawn_with(pool, &[("CURRENCIES", "EUR,JPY")]).await;
     app.create_user("ada").await;

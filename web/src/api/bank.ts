@@ -6,7 +6,7 @@ import type {
   EntryPage,
   Movement,
   NotificationPage,
-  ServiceIndex,
+  CurrencyList,
   Token,
   User,
 } from "./types";
@@ -30,7 +30,8 @@ export const signUp = (user: {
 
 export const me = (token: string) => call<User>("/api/v1/users/me", { token });
 
-export const currencies = () => call<ServiceIndex>("/").then((index) => index.currencies);
+export const currencies = () =>
+  call<CurrencyList>("/api/v1/currencies").then((list) => list.currencies.map((c) => c.code));
 
 export async function allAccounts(token: string): Promise<Account[]> {
   const accounts: Account[] = [];

@@ -66,6 +66,6 @@ export interface Token {
   expires_in: number;
 }
 
-export interface ServiceIndex {
-  currencies: string[];
+export interface CurrencyList {
+  currencies: { code: string; exponent: number }[];
 }
