@@ -1369,6 +1369,36 @@ fn metrics_database_checks_and_api_docs_stay_off_the_public_ingress() {
 }
 
 #[test]
+fn every_ingress_routes_the_web_app_beside_the_api() {
+    let mut ingresses = 0;
+    for env in ENVS {
+        for ingress in kind(env, "Ingress") {
+            ingresses += 1;
+            for rule in ingress["spec"]["rules"].as_sequence().into_iter().flatten() {
+                let routes: Vec<(&str, &str)> = rule["http"]["paths"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .map(|path| {
+                        (
+                            path["path"].as_str().unwrap(),
+                            path["pathType"].as_str().unwrap(),
+                        )
+                    })
+                    .collect();
+                for wanted in [("/api", "Prefix"), ("/app", "Prefix")] {
+                    assert!(
+                        routes.contains(&wanted),
+                        "{env}: {wanted:?} not in {routes:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(ingresses > 0, "no overlay renders an Ingress");
+}
+
+#[test]
 fn every_in_chart_database_keeps_its_data_across_restarts() {
     for env in ["dev", "staging"] {
         let postgres = one(env, "StatefulSet", "api-postgresql");
