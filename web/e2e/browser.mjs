@@ -1,7 +1,7 @@
 // The browser side of the end-to-end tests: Debian's Chromium driven by playwright-core
 // (no browser download), a page that records its console, and a step wrapper that, on
 // failure, saves a screenshot and prints the console into the test output.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -12,6 +12,8 @@ if (!APP_URL) {
 export const SCREENSHOTS = resolve(
   process.env.SCREENSHOTS ?? new URL("../../target/web-e2e", import.meta.url).pathname,
 );
+// One run's screens only: nothing left from an earlier run.
+rmSync(SCREENSHOTS, { recursive: true, force: true });
 mkdirSync(SCREENSHOTS, { recursive: true });
 
 /** Flags for a headless run in a sandboxed, offline machine: no calls home. */
@@ -28,6 +30,11 @@ const FLAGS = [
 export async function openBrowser() {
   const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
   const browser = await chromium.launch({ executablePath, headless: true, args: FLAGS });
+  return { browser, ...(await openPage(browser)) };
+}
+
+/** A page in a context of its own (its own storage: another person), recording its console. */
+export async function openPage(browser) {
   const context = await browser.newContext({
     baseURL: APP_URL,
     viewport: { width: 1100, height: 760 },
@@ -37,7 +44,7 @@ export async function openBrowser() {
   const console = [];
   page.on("console", (message) => console.push(`[${message.type()}] ${message.text()}`));
   page.on("pageerror", (error) => console.push(`[pageerror] ${error.message}`));
-  return { browser, context, page, console };
+  return { context, page, console };
 }
 
 export async function screenshot(page, name) {

@@ -3,7 +3,7 @@
 // one browser page and run in order, as one person's visit.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually, openBrowser, screenshot, step } from "./browser.mjs";
+import { eventually, openBrowser, openPage, screenshot, step } from "./browser.mjs";
 
 const run = Date.now().toString(36);
 const person = { username: `ada_${run}`, email: `ada_${run}@example.com`, password: "a long enough passphrase" };
@@ -211,6 +211,48 @@ describe("the web app", () => {
     assert.equal(await focusedLabel(), "Amount (EUR)");
     await screenshot(page, "transfer-overdrawn");
     assert.equal(await balanceOf("Everyday"), "€50.25");
+  });
+
+  it("sends money to someone else's account, which they see arrive without a reload", async () => {
+    const other = await openPage(session.browser);
+    try {
+      const them = other.page;
+      await them.goto("/app/sign-up");
+      await them.getByLabel("Username", { exact: true }).fill(`bo_${run}`);
+      await them.getByLabel("Email", { exact: true }).fill(`bo_${run}@example.com`);
+      await them.getByLabel("Password", { exact: true }).fill(person.password);
+      await them.getByRole("button", { name: "Create account", exact: true }).click();
+      await them.getByRole("heading", { level: 1, name: "Your accounts" }).waitFor();
+      await them.getByLabel("Account name").fill("Wallet");
+      await them.getByRole("button", { name: "Open account", exact: true }).click();
+      await them.getByRole("link", { name: "Wallet", exact: true }).click();
+      const id = (await them.getByTestId("account-id").textContent()).trim();
+      assert.equal(await them.getByTestId("balance").textContent(), "€0.00");
+      await them.evaluate(() => {
+        window.stillTheSamePage = true;
+      });
+
+      await page.getByRole("link", { name: "Transfer", exact: true }).click();
+      await heading("Transfer money").waitFor();
+      await page.getByLabel("From").selectOption({ label: "Everyday · €50.25" });
+      await page.getByLabel("To", { exact: true }).selectOption({ label: "Someone else's account…" });
+      await page.getByLabel("Their account id").fill(id);
+      await page.getByLabel("Amount (EUR)").fill("5");
+      await button("Send money").click();
+      await page.getByText("Sent €5.00 from Everyday to the other account.").waitFor();
+
+      await eventually("the money on their screen", async () =>
+        (await them.getByTestId("balance").textContent()) === "€5.00", 20000);
+      await eventually("their unread count", async () =>
+        (await them.getByTestId("unread").textContent()).startsWith("1"), 20000);
+      assert.equal(await them.evaluate(() => window.stillTheSamePage), true, "no reload happened");
+      await screenshot(them, "received");
+    } catch (error) {
+      process.stderr.write(`--- the other person's browser console:\n${other.console.join("\n")}\n`);
+      throw error;
+    } finally {
+      await other.context.close();
+    }
   });
 
   it("shows notifications as they arrive, without a reload", async () => {

@@ -39,6 +39,9 @@ export function AccountDetail({
             Balance <strong data-testid="balance">{money(current.balance)}</strong>
             {current.status === "closed" && <span className="tag"> closed</span>}
           </p>
+          <p className="meta">
+            Account id (for transfers from others): <code data-testid="account-id">{current.id}</code>
+          </p>
           {current.status === "open" && (
             <div className="columns">
               <MovementForm kind="deposit" session={session} account={current} onMoved={() => setMoved((n) => n + 1)} />

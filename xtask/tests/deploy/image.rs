@@ -194,6 +194,8 @@ fn the_image_migrates_serves_passes_the_smoke_suite_and_drains_on_stop() {
         // The container runs `api serve` alone; the worker's notification is not awaited.
         "--without-worker",
     ]);
+    // The web app is in the binary: the image has no other files.
+    let app = http_get(&format!("127.0.0.1:{port}"), "/app/");
     let stopping = Instant::now();
     let stop = image.engine(&["stop", "--time", "10", &name]);
     let stop_took = stopping.elapsed();
@@ -212,6 +214,15 @@ fn the_image_migrates_serves_passes_the_smoke_suite_and_drains_on_stop() {
         "{}",
         text(&smoke)
     );
+    let built = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist/index.html"),
+    )
+    .expect("cargo xtask test builds the web app before the image");
+    assert!(app.starts_with("HTTP/1.1 200"), "{app}");
+    assert!(
+        app.ends_with(&built),
+        "the image serves this build's web app:\n{app}"
+    );
     assert!(stop.status.success(), "{}", text(&stop));
     assert!(
         stop_took < Duration::from_secs(8),
@@ -228,4 +239,21 @@ fn the_image_migrates_serves_passes_the_smoke_suite_and_drains_on_stop() {
         "{}",
         text(&logs)
     );
+}
+
+/// One plain HTTP/1.1 GET, the whole answer as text (headers, then body).
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
