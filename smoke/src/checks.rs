@@ -47,6 +47,7 @@ pub async fn run_all(options: &SmokeOptions) -> SmokeReport {
         checks.push(timed("database check", api.db_check()).await);
     }
     if ready {
+        checks.push(timed("web app", api.web_app()).await);
         checks.push(timed("user round trip", api.user_round_trip()).await);
         checks.push(
             timed(
@@ -149,6 +150,48 @@ impl Api {
             )),
             None => Err("the database has no migrations applied; run `api migrate`".into()),
         }
+    }
+
+    /// The web app's entry page under `/app/`, and the script it loads: an image built
+    /// without the app answers 404 there.
+    async fn web_app(&self) -> Result<String, String> {
+        let entry = self.fetch_text("/app/").await?;
+        if !entry.contains("id=\"root\"") {
+            return Err(format!(
+                "GET /app/ is not the web app's entry page: {}; build the image with `cargo xtask build`, which builds the app into the api",
+                entry.chars().take(120).collect::<String>()
+            ));
+        }
+        let script = entry
+            .split('"')
+            .find(|part| part.starts_with("/app/assets/") && part.ends_with(".js"))
+            .ok_or("the entry page at /app/ loads no script from /app/assets/")?;
+        let code = self.fetch_text(script).await?;
+        Ok(format!("entry page and {script} ({} bytes)", code.len()))
+    }
+
+    /// GET `path` as text, failing on any status but 200.
+    async fn fetch_text(&self, path: &str) -> Result<String, String> {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|err| format!("GET {path}: {err}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| format!("GET {path}: reading the body: {err}"))?;
+        if status != StatusCode::OK {
+            let hint = if text.contains("cargo xtask build") {
+                "; this api was built without the web app: build it with `cargo xtask build`"
+            } else {
+                ""
+            };
+            return Err(format!("GET {path}: {status}{hint}"));
+        }
+        Ok(text)
     }
 
     /// Sign up, sign in, read, update and delete a user of its own (always trying to

@@ -30,6 +30,7 @@ async fn every_check_passes_on_a_healthy_service_and_cleans_up(pool: PgPool) {
             "liveness",
             "readiness",
             "database check",
+            "web app",
             "user round trip",
             "banking round trip"
         ]
@@ -145,6 +146,7 @@ async fn through_the_public_ingress_the_database_check_is_left_out(pool: PgPool)
         [
             "liveness",
             "readiness",
+            "web app",
             "user round trip",
             "banking round trip"
         ]

@@ -210,7 +210,7 @@ fn the_image_migrates_serves_passes_the_smoke_suite_and_drains_on_stop() {
         text(&logs)
     );
     assert!(
-        text(&smoke).contains("5 passed, 0 failed"),
+        text(&smoke).contains("6 passed, 0 failed"),
         "{}",
         text(&smoke)
     );

@@ -255,10 +255,11 @@ fn a_healthy_deploy_runs_every_step_in_order_and_records_it() {
         &[
             "1/1 ready",
             "worker 1/1 ready",
+            "web app",
             "user round trip",
             "banking round trip",
             "notified after",
-            "5 passed, 0 failed",
+            "6 passed, 0 failed",
         ],
     );
 
@@ -741,9 +742,10 @@ fn xtask_smoke_runs_the_suite_against_a_url() {
             "liveness",
             "readiness",
             "database check",
+            "web app",
             "user round trip",
             "banking round trip",
-            "5 passed, 0 failed",
+            "6 passed, 0 failed",
         ],
     );
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
