@@ -53,11 +53,17 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** Runs one step; on failure, the page as it was and everything the console said. */
-export async function step(session, name, body) {
+/** Runs one step; on failure, the page as it was and everything the console said. The
+ * steps are one visit: after a failure the rest are skipped, not failed in a cascade. */
+export async function step(session, test, name, body) {
+  if (session.failed) {
+    test.skip(`skipped: "${session.failed}" failed before it`);
+    return;
+  }
   try {
     await body();
   } catch (error) {
+    session.failed = name;
     const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
     let saved = "(no screenshot: the page is gone)";
     try {

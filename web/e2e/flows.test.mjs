@@ -11,7 +11,7 @@ const person = { username: `ada_${run}`, email: `ada_${run}@example.com`, passwo
 describe("the web app", () => {
   let session;
   let page;
-  const it = (name, body) => test(name, () => step(session, name, body));
+  const it = (name, body) => test(name, (t) => step(session, t, name, body));
 
   before(async () => {
     session = await openBrowser();

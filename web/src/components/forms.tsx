@@ -190,3 +190,22 @@ function placeProblems(
   };
 }
 
+
+/** A form's submit button: disabled, and saying so, while the form's request is under way. */
+export function SubmitButton({
+  pending,
+  busy,
+  className,
+  children,
+}: {
+  pending: boolean;
+  busy: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button type="submit" className={className} disabled={pending} aria-busy={pending}>
+      {pending ? busy : children}
+    </button>
+  );
+}

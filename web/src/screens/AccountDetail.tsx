@@ -2,8 +2,8 @@ import { useRef, useState } from "react";
 import { account as readAccount, closeAccount, deposit, entries, withdraw } from "../api/bank";
 import type { Account, Entry } from "../api/types";
 import { useLoad } from "../api/useLoad";
-import { AmountField, minorUnits } from "../components/AmountField";
-import { Field, FormMessage, useSubmit } from "../components/forms";
+import { FormMessage, SubmitButton, useSubmit } from "../components/forms";
+import { MovementFields, NO_MOVEMENT, movementBody } from "../components/MovementFields";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
 import { RetryKey, sendOnce } from "../idempotency";
@@ -70,8 +70,7 @@ function MovementForm({
   onMoved: () => void;
 }) {
   const keys = useRef(new RetryKey());
-  const [amount, setAmount] = useState("");
-  const [description, setDescription] = useState("");
+  const [input, setInput] = useState(NO_MOVEMENT);
   const [done, setDone] = useState<string | null>(null);
   const { errors, error, pending, form, submit } = useSubmit(movementError(account));
   const title = kind === "deposit" ? "Deposit" : "Withdraw";
@@ -79,16 +78,12 @@ function MovementForm({
 
   const onSubmit = submit(async () => {
     setDone(null);
-    const body = {
-      amount: minorUnits(amount, account.currency_exponent),
-      ...(description.trim() ? { description: description.trim() } : {}),
-    };
+    const body = movementBody(input, account.currency_exponent);
     const send = kind === "deposit" ? deposit : withdraw;
     const movement = await sendOnce(keys.current, { id: account.id, kind, body }, (key) =>
       send(session.token, account.id, body, key),
     );
-    setAmount("");
-    setDescription("");
+    setInput(NO_MOVEMENT);
     const shown = formatAmount(movement.amount, account.currency, account.currency_exponent);
     setDone(kind === "deposit" ? `Deposited ${shown}.` : `Withdrew ${shown}.`);
     onMoved();
@@ -98,24 +93,17 @@ function MovementForm({
     <section aria-labelledby={headingId} className="card">
       <h2 id={headingId}>{title}</h2>
       <form ref={form} onSubmit={onSubmit} noValidate aria-labelledby={headingId}>
-        <AmountField
+        <MovementFields
           currency={account.currency}
           exponent={account.currency_exponent}
-          value={amount}
-          error={errors.amount}
-          onChange={setAmount}
+          input={input}
+          onChange={setInput}
+          errors={errors}
+          error={error}
+          done={done}
+          pending={pending}
+          action={title}
         />
-        <Field
-          label="Description (optional)"
-          name="description"
-          value={description}
-          error={errors.description}
-          onChange={(event) => setDescription(event.target.value)}
-        />
-        <FormMessage error={error} done={done} />
-        <button type="submit" disabled={pending} aria-busy={pending}>
-          {pending ? "Sending…" : title}
-        </button>
       </form>
     </section>
   );
@@ -215,9 +203,9 @@ function CloseAccount({
       <form ref={form} onSubmit={onSubmit} noValidate aria-labelledby="close-heading">
         <p className="field-hint">Only an account with a zero balance can be closed.</p>
         <FormMessage error={error} />
-        <button type="submit" className="danger" disabled={pending} aria-busy={pending}>
+        <SubmitButton pending={pending} busy="Closing…" className="danger">
           Close {account.name}
-        </button>
+        </SubmitButton>
       </form>
     </section>
   );

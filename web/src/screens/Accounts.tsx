@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { allAccounts, currencies, openAccount } from "../api/bank";
 import { useLoad } from "../api/useLoad";
-import { Field, FormMessage, SelectField, useSubmit } from "../components/forms";
+import { Field, FormMessage, SubmitButton, SelectField, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
 import { formatAmount } from "../money";
@@ -89,9 +89,9 @@ function OpenAccount({ session, onOpened }: { session: Session; onOpened: () => 
           ))}
         </SelectField>
         <FormMessage error={error} done={done} />
-        <button type="submit" disabled={pending || !chosen} aria-busy={pending}>
-          {pending ? "Opening…" : "Open account"}
-        </button>
+        <SubmitButton pending={pending} busy="Opening…">
+          Open account
+        </SubmitButton>
       </form>
     </section>
   );

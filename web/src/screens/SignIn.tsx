@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { me, signIn } from "../api/bank";
-import { Field, FormMessage, useSubmit } from "../components/forms";
+import { Field, FormMessage, SubmitButton, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
 import type { Session } from "../session";
@@ -45,9 +45,9 @@ export function SignIn({
           onChange={(event) => setPassword(event.target.value)}
         />
         <FormMessage error={error} />
-        <button type="submit" disabled={pending} aria-busy={pending}>
-          {pending ? "Signing in…" : "Sign in"}
-        </button>
+        <SubmitButton pending={pending} busy="Signing in…">
+          Sign in
+        </SubmitButton>
       </form>
       <p>
         New here? <Link to="sign-up">Create an account</Link>

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { me, signIn, signUp } from "../api/bank";
-import { Field, FormMessage, useSubmit } from "../components/forms";
+import { Field, FormMessage, SubmitButton, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
 import type { Session } from "../session";
@@ -64,9 +64,9 @@ export function SignUp({ onSignedIn }: { onSignedIn: (session: Session) => void 
           onChange={set("password")}
         />
         <FormMessage error={error} />
-        <button type="submit" disabled={pending} aria-busy={pending}>
-          {pending ? "Creating your account…" : "Create account"}
-        </button>
+        <SubmitButton pending={pending} busy="Creating your account…">
+          Create account
+        </SubmitButton>
       </form>
       <p>
         Already have an account? <Link to="sign-in">Sign in</Link>

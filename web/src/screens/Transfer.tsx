@@ -1,8 +1,8 @@
 import { useRef, useState } from "react";
 import { allAccounts, transfer } from "../api/bank";
 import { useLoad } from "../api/useLoad";
-import { AmountField, minorUnits } from "../components/AmountField";
-import { Field, FormMessage, LocalProblems, SelectField, useSubmit } from "../components/forms";
+import { Field, LocalProblems, SelectField, useSubmit } from "../components/forms";
+import { MovementFields, NO_MOVEMENT, movementBody } from "../components/MovementFields";
 import { Heading } from "../components/Heading";
 import { RetryKey, sendOnce } from "../idempotency";
 import { formatAmount } from "../money";
@@ -20,8 +20,7 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const [otherId, setOtherId] = useState("");
-  const [amount, setAmount] = useState("");
-  const [description, setDescription] = useState("");
+  const [input, setInput] = useState(NO_MOVEMENT);
   const [done, setDone] = useState<string | null>(null);
 
   const source = open.find((account) => account.id === from) ?? open[0];
@@ -39,16 +38,14 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
     const body = {
       from_account_id: source.id,
       to_account_id: toId,
-      amount: minorUnits(amount, source.currency_exponent),
-      ...(description.trim() ? { description: description.trim() } : {}),
+      ...movementBody(input, source.currency_exponent),
     };
     const movement = await sendOnce(keys.current, body, (key) => transfer(session.token, body, key));
     const recipient = open.find((account) => account.id === toId)?.name ?? "the other account";
     setDone(
       `Sent ${formatAmount(movement.amount, source.currency, source.currency_exponent)} from ${source.name} to ${recipient}.`,
     );
-    setAmount("");
-    setDescription("");
+    setInput(NO_MOVEMENT);
     setMoved((n) => n + 1);
   });
 
@@ -99,24 +96,17 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
               onChange={(event) => setOtherId(event.target.value)}
             />
           )}
-          <AmountField
+          <MovementFields
             currency={source.currency}
             exponent={source.currency_exponent}
-            value={amount}
-            error={errors.amount}
-            onChange={setAmount}
+            input={input}
+            onChange={setInput}
+            errors={errors}
+            error={error}
+            done={done}
+            pending={pending}
+            action="Send money"
           />
-          <Field
-            label="Description (optional)"
-            name="description"
-            value={description}
-            error={errors.description}
-            onChange={(event) => setDescription(event.target.value)}
-          />
-          <FormMessage error={error} done={done} />
-          <button type="submit" disabled={pending} aria-busy={pending}>
-            {pending ? "Sending…" : "Send money"}
-          </button>
         </form>
       )}
     </main>
