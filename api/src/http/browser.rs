@@ -90,7 +90,9 @@ impl Handler for Cors {
             );
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type, x-request-id"),
+                HeaderValue::from_static(
+                    "authorization, content-type, idempotency-key, x-request-id",
+                ),
             );
             headers.insert(
                 header::ACCESS_CONTROL_MAX_AGE,
@@ -107,7 +109,7 @@ impl Handler for Cors {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
             headers.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("x-request-id, retry-after"),
+                HeaderValue::from_static("x-request-id, retry-after, idempotent-replayed"),
             );
         }
     }

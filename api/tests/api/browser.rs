@@ -130,12 +130,24 @@ async fn cors_answers_only_the_configured_origins(pool: PgPool) {
             .unwrap()
             .contains("POST")
     );
-    assert!(
-        ok.headers()["access-control-allow-headers"]
-            .to_str()
-            .unwrap()
-            .contains("authorization")
-    );
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    // A browser client elsewhere must be able to send a movement's key.
+    for header in ["authorization", "content-type", "idempotency-key"] {
+        assert!(allowed.contains(header), "{header} in {allowed}");
+    }
+    let simple = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    let exposed = simple.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("idempotent-replayed"), "{exposed}");
     let refused = preflight("https://evil.example.com").await.unwrap();
     assert_ne!(refused.status(), StatusCode::NO_CONTENT);
     assert!(
