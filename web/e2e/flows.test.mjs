@@ -184,7 +184,7 @@ describe("the web app", () => {
     await button("Send money").click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
-    assert.match(await alert.textContent(), /Trying again is safe/);
+    assert.match(await alert.textContent(), /the bank carries out the same request at most once/);
 
     await button("Send money").click();
     await page.getByText("Sent €30.25 from Everyday to Savings.").waitFor();
@@ -284,13 +284,22 @@ describe("the web app", () => {
     await button("Close Savings").click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
-    assert.match(await alert.textContent(), /balance|empty|zero/i);
+    assert.equal(
+      (await alert.textContent()).trim(),
+      "Only an empty account can be closed: move its money out first. Savings holds €30.25.",
+    );
 
     await page.getByRole("link", { name: "← All accounts" }).click();
     await page.getByRole("link", { name: "Spare", exact: true }).click();
     await heading("Spare").waitFor();
     await button("Close Spare").click();
-    await page.locator(".balance .tag", { hasText: "closed" }).waitFor();
+    const closed = page.getByRole("status").filter({ hasText: "Spare is closed" });
+    await closed.waitFor();
+    assert.equal(
+      await closed.evaluate((note) => note === document.activeElement),
+      true,
+      "focus moves to the note that replaced the form",
+    );
     await page.getByRole("link", { name: "← All accounts" }).click();
     await heading("Your accounts").waitFor();
     await screenshot(page, "accounts");

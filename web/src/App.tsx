@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { signOut } from "./api/bank";
 import { whenSignedOut } from "./api/client";
 import { Link } from "./components/Link";
 import { useInbox } from "./notifications";
-import { navigate, useScreen } from "./router";
+import { currentScreen, navigate, useScreen } from "./router";
 import { AccountDetail } from "./screens/AccountDetail";
 import { Accounts } from "./screens/Accounts";
 import { Notifications } from "./screens/Notifications";
@@ -19,6 +19,10 @@ export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [notice, setNotice] = useState<string | null>(null);
   const inbox = useInbox(session?.token ?? null);
+  // Where a session that ended by itself was: signing in again goes back there.
+  const returnTo = useRef<string | null>(null);
+  const token = useRef(session?.token);
+  token.current = session?.token;
 
   const end = useCallback((message: string | null) => {
     saveSession(null);
@@ -28,7 +32,12 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    whenSignedOut(() => end("Your session has ended. Sign in again to continue."));
+    whenSignedOut((refused) => {
+      // A late answer to a request made with an earlier session's token ends nothing.
+      if (refused !== token.current) return;
+      returnTo.current = currentScreen();
+      end("Your session has ended. Sign in again to continue where you were.");
+    });
     return () => whenSignedOut(null);
   }, [end]);
 
@@ -45,10 +54,17 @@ export function App() {
     saveSession(next);
     setSession(next);
     setNotice(null);
-    navigate("accounts");
+    navigate(returnTo.current || "accounts");
+    returnTo.current = null;
+  };
+
+  const created = (message: string) => {
+    setNotice(message);
+    navigate("sign-in");
   };
 
   const leave = async () => {
+    returnTo.current = null;
     if (session) {
       try {
         await signOut(session.token);
@@ -63,7 +79,7 @@ export function App() {
     return (
       <Frame>
         {screen === "sign-up" ? (
-          <SignUp onSignedIn={signedIn} />
+          <SignUp onSignedIn={signedIn} onCreated={created} />
         ) : (
           <SignIn notice={notice} onSignedIn={signedIn} />
         )}
@@ -126,7 +142,7 @@ export function App() {
     >
       {body}
       <p className="visually-hidden" aria-live="polite">
-        {inbox.unread > 0 ? `${inbox.unread} unread notifications` : ""}
+        {inbox.latest ? `New notification: ${inbox.latest.message}` : ""}
       </p>
     </Frame>
   );

@@ -6,7 +6,6 @@ describe("parseAmount", () => {
     expect(parseAmount("12.5", 2)).toEqual({ minor: 1250 });
     expect(parseAmount(" 0.07 ", 2)).toEqual({ minor: 7 });
     expect(parseAmount("100", 2)).toEqual({ minor: 10000 });
-    expect(parseAmount("3,25", 2)).toEqual({ minor: 325 });
     expect(parseAmount("1 000", 0)).toEqual({ minor: 1000 });
     expect(parseAmount("1.234", 3)).toEqual({ minor: 1234 });
   });
@@ -15,6 +14,9 @@ describe("parseAmount", () => {
     expect(parseAmount("", 2)).toEqual({ error: "Enter an amount." });
     expect(parseAmount("12.345", 2)).toEqual({ error: "At most 2 decimal places." });
     expect(parseAmount("5.5", 0)).toEqual({ error: "This currency has no decimal places." });
+    expect(parseAmount("1,000", 3)).toEqual({
+      error: "Use a point for decimals and no thousands separators, like 12.500.",
+    });
     expect(parseAmount("-3", 2)).toEqual({ error: "Enter an amount in figures, like 12.50." });
     expect(parseAmount("1e3", 2)).toEqual({ error: "Enter an amount in figures, like 12.50." });
     expect(parseAmount("0.00", 2)).toEqual({ error: "Enter an amount above zero." });

@@ -9,7 +9,11 @@ export function parseAmount(
 ): { minor: number } | { error: string } {
   const typed = text.trim().replace(/[\s\u00a0]/g, "");
   if (typed === "") return { error: "Enter an amount." };
-  const match = /^(\d+)(?:[.,](\d*))?$/.exec(typed);
+  if (typed.includes(",")) {
+    // A comma is a decimal point in some places and a thousands separator in others.
+    return { error: `Use a point for decimals and no thousands separators, like ${example(exponent)}.` };
+  }
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(typed);
   if (!match) {
     return { error: `Enter an amount in figures, like ${example(exponent)}.` };
   }

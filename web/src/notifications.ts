@@ -12,6 +12,8 @@ export interface Inbox {
   unread: number;
   /** Grows whenever a notification arrives: screens showing balances reload on it. */
   arrivals: number;
+  /** The newest notification that arrived while the app was open (announced once). */
+  latest: Notification | null;
   refresh: () => void;
 }
 
@@ -19,6 +21,7 @@ export function useInbox(token: string | null, interval = POLL_INTERVAL_MS): Inb
   const [items, setItems] = useState<Notification[]>([]);
   const [unread, setUnread] = useState(0);
   const [arrivals, setArrivals] = useState(0);
+  const [latest, setLatest] = useState<Notification | null>(null);
   const newest = useRef<number | null>(null);
   const [round, setRound] = useState(0);
 
@@ -26,6 +29,7 @@ export function useInbox(token: string | null, interval = POLL_INTERVAL_MS): Inb
     newest.current = null;
     setItems([]);
     setUnread(0);
+    setLatest(null);
   }, [token]);
 
   useEffect(() => {
@@ -41,6 +45,7 @@ export function useInbox(token: string | null, interval = POLL_INTERVAL_MS): Inb
         const top = page.notifications[0]?.id ?? null;
         if (top !== null && newest.current !== null && top !== newest.current) {
           setArrivals((n) => n + 1);
+          setLatest(page.notifications[0]);
         }
         newest.current = top ?? newest.current ?? 0;
       } catch {
@@ -56,5 +61,5 @@ export function useInbox(token: string | null, interval = POLL_INTERVAL_MS): Inb
   }, [token, interval, round]);
 
   const refresh = useCallback(() => setRound((n) => n + 1), []);
-  return { items, unread, arrivals, refresh };
+  return { items, unread, arrivals, latest, refresh };
 }

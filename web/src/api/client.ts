@@ -25,9 +25,9 @@ export class ApiError extends Error {
   }
 }
 
-/** Called when the api no longer accepts the token (expired, or signed out elsewhere). */
-let onSignedOut: (() => void) | null = null;
-export function whenSignedOut(handler: (() => void) | null): void {
+/** Called with the token the api no longer accepts (expired, or signed out elsewhere). */
+let onSignedOut: ((token: string) => void) | null = null;
+export function whenSignedOut(handler: ((token: string) => void) | null): void {
   onSignedOut = handler;
 }
 
@@ -38,35 +38,49 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** How long a call may take before the app stops waiting and says so. */
+export const CALL_TIMEOUT_MS = 20000;
+
+const unreachable = () =>
+  new ApiError(0, "unreachable", "The bank could not be reached. Check your connection and try again.");
+
 export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let response: Response;
+  let text: string;
   try {
     response = await fetch(path, {
       method: options.method ?? (options.body === undefined ? "GET" : "POST"),
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
-  } catch {
-    throw new ApiError(
-      0,
-      "unreachable",
-      "The bank could not be reached. Check your connection and try again.",
-    );
+    // Reading the body can fail too (the connection dropped after the status line): that
+    // is no answer either, so a movement keeps its key for the retry.
+    text = await response.text();
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      throw new ApiError(0, "timeout", "The bank did not answer in time. Check your connection and try again.");
+    }
+    throw unreachable();
   }
   if (response.status === 204) return undefined as T;
-  const text = await response.text();
   let json: unknown = undefined;
+  let readable = true;
   try {
     json = text === "" ? undefined : JSON.parse(text);
   } catch {
-    // Not JSON (a proxy's error page, say): reported below by status.
+    // Not JSON: a proxy's error page (reported below by status), or a cut-off answer.
+    readable = false;
   }
-  if (response.ok) return json as T;
+  if (response.ok) {
+    if (!readable) throw unreachable();
+    return json as T;
+  }
   const error = readError(response.status, json);
-  if (response.status === 401 && options.token) onSignedOut?.();
+  if (response.status === 401 && options.token) onSignedOut?.(options.token);
   throw error;
 }
 

@@ -181,17 +181,15 @@ function placeProblems(
   for (const problem of shown.fields) {
     const message = sentence(problem.message);
     if (named.has(problem.field) && !errors[problem.field]) errors[problem.field] = message;
-    else unplaced.push(`${problem.field}: ${problem.message}`);
+    else unplaced.push(message);
   }
   if (shown.fields.length === 0) return { errors, error: shown.message };
-  return {
-    errors,
-    error: unplaced.length > 0 ? `${shown.message} ${unplaced.join("; ")}` : null,
-  };
+  // A problem with no field of its own on this form: its message, not the summary.
+  return { errors, error: unplaced.length > 0 ? unplaced.join(" ") : null };
 }
 
 
-/** A form's submit button: disabled, and saying so, while the form's request is under way. */
+/** A form's submit button: inert, and saying so, while the form's request is under way. */
 export function SubmitButton({
   pending,
   busy,
@@ -204,7 +202,9 @@ export function SubmitButton({
   children: ReactNode;
 }) {
   return (
-    <button type="submit" className={className} disabled={pending} aria-busy={pending}>
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    // `useSubmit` ignores a second submit while one is under way.
+    <button type="submit" className={className} aria-disabled={pending} aria-busy={pending}>
       {pending ? busy : children}
     </button>
   );

@@ -1,15 +1,17 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { ApiError } from "../api/client";
 import { account as readAccount, closeAccount, deposit, entries, withdraw } from "../api/bank";
 import type { Account, Entry } from "../api/types";
 import { useLoad } from "../api/useLoad";
 import { FormMessage, SubmitButton, useSubmit } from "../components/forms";
 import { MovementFields, NO_MOVEMENT, movementBody } from "../components/MovementFields";
 import { Heading } from "../components/Heading";
+import { LoadProblem } from "../components/LoadProblem";
 import { Link } from "../components/Link";
 import { RetryKey, sendOnce } from "../idempotency";
 import { formatAmount } from "../money";
 import type { Session } from "../session";
-import { movementError } from "./friendly";
+import { closingError, movementError } from "./friendly";
 
 export function AccountDetail({
   session,
@@ -32,7 +34,7 @@ export function AccountDetail({
         <Link to="accounts">← All accounts</Link>
       </p>
       <Heading>{current ? current.name : "Account"}</Heading>
-      {account.error && <p role="alert">{account.error}</p>}
+      <LoadProblem loaded={account} />
       {current && (
         <>
           <p className="balance">
@@ -49,9 +51,7 @@ export function AccountDetail({
             </div>
           )}
           <Statement session={session} account={current} version={`${changes}:${moved}`} />
-          {current.status === "open" && (
-            <CloseAccount session={session} account={current} onClosed={account.reload} />
-          )}
+          <CloseAccount session={session} account={current} onClosed={account.reload} />
         </>
       )}
     </main>
@@ -128,16 +128,26 @@ function Statement({
   const next = extra.entries.length > 0 ? extra.next : first.data?.next;
   const money = (minor: number) => formatAmount(minor, account.currency, account.currency_exponent);
 
+  const [loading, setLoading] = useState(false);
+  const [moreError, setMoreError] = useState<string | null>(null);
   const loadMore = async () => {
-    if (!next) return;
-    const page = await entries(session.token, account.id, next);
-    setMore({ version, entries: [...extra.entries, ...page.entries], next: page.next });
+    if (!next || loading) return;
+    setLoading(true);
+    setMoreError(null);
+    try {
+      const page = await entries(session.token, account.id, next);
+      setMore({ version, entries: [...extra.entries, ...page.entries], next: page.next });
+    } catch (error) {
+      setMoreError(error instanceof ApiError ? error.message : "Could not load older movements.");
+    } finally {
+      setLoading(false);
+    }
   };
 
   return (
     <section aria-labelledby="statement-heading">
       <h2 id="statement-heading">Statement</h2>
-      {first.error && <p role="alert">{first.error}</p>}
+      <LoadProblem loaded={first} />
       {first.data && shown.length === 0 && <p>No movements yet.</p>}
       {shown.length > 0 && (
         <table className="statement">
@@ -168,9 +178,16 @@ function Statement({
           </tbody>
         </table>
       )}
+      {moreError && <p role="alert">{moreError}</p>}
       {next && (
-        <button type="button" className="secondary" onClick={loadMore}>
-          Show older movements
+        <button
+          type="button"
+          className="secondary"
+          onClick={loadMore}
+          aria-disabled={loading}
+          aria-busy={loading}
+        >
+          {loading ? "Loading…" : "Show older movements"}
         </button>
       )}
     </section>
@@ -192,11 +209,25 @@ function CloseAccount({
   account: Account;
   onClosed: () => void;
 }) {
-  const { error, pending, form, submit } = useSubmit();
+  const { error, pending, form, submit } = useSubmit(closingError(account));
+  const [justClosed, setJustClosed] = useState(false);
+  const note = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    // The form (and the focused button) is gone: focus what took its place.
+    if (justClosed && account.status === "closed") note.current?.focus();
+  }, [justClosed, account.status]);
   const onSubmit = submit(async () => {
     await closeAccount(session.token, account.id);
+    setJustClosed(true);
     onClosed();
   });
+  if (account.status === "closed") {
+    return (
+      <p className="notice" role="status" tabIndex={-1} ref={note}>
+        {account.name} is closed: it takes no more movements, and its statement stays here.
+      </p>
+    );
+  }
   return (
     <section aria-labelledby="close-heading">
       <h2 id="close-heading">Close this account</h2>

@@ -3,6 +3,7 @@ import { allAccounts, currencies, openAccount } from "../api/bank";
 import { useLoad } from "../api/useLoad";
 import { Field, FormMessage, SubmitButton, SelectField, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
+import { LoadProblem } from "../components/LoadProblem";
 import { Link } from "../components/Link";
 import { formatAmount } from "../money";
 import type { Session } from "../session";
@@ -12,7 +13,7 @@ export function Accounts({ session, changes }: { session: Session; changes: numb
   return (
     <main id="content">
       <Heading>Your accounts</Heading>
-      {accounts.error && <p role="alert">{accounts.error}</p>}
+      <LoadProblem loaded={accounts} />
       {accounts.data === null && !accounts.error && <p>Loading your accounts…</p>}
       {accounts.data?.length === 0 && <p>You have no accounts yet. Open one below.</p>}
       {accounts.data && accounts.data.length > 0 && (

@@ -1,22 +1,32 @@
+import { useRef, useState } from "react";
 import { markAllRead, markRead } from "../api/bank";
+import { ApiError } from "../api/client";
 import { Heading } from "../components/Heading";
 import type { Inbox } from "../notifications";
 import type { Session } from "../session";
 
 export function Notifications({ session, inbox }: { session: Session; inbox: Inbox }) {
+  const [error, setError] = useState<string | null>(null);
+  const summary = useRef<HTMLParagraphElement>(null);
   const read = async (id?: number) => {
+    setError(null);
     try {
       await (id === undefined ? markAllRead(session.token) : markRead(session.token, id));
-    } finally {
-      inbox.refresh();
+    } catch (thrown) {
+      setError(thrown instanceof ApiError ? thrown.message : "Could not mark it as read.");
     }
+    inbox.refresh();
+    // The button just used is gone: keep the keyboard's place at the list's summary.
+    summary.current?.focus();
   };
   return (
     <main id="content" className="narrow">
       <Heading>Notifications</Heading>
-      <p role="status">
+      {/* Not a live region: the app announces arrivals once, for every screen. */}
+      <p ref={summary} tabIndex={-1}>
         {inbox.unread === 0 ? "Nothing unread." : `${inbox.unread} unread.`}
       </p>
+      {error && <p role="alert">{error}</p>}
       {inbox.unread > 0 && (
         <button type="button" className="secondary" onClick={() => read()}>
           Mark all as read

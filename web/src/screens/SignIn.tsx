@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { me, signIn } from "../api/bank";
+import { ApiError } from "../api/client";
 import { Field, FormMessage, SubmitButton, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
@@ -14,7 +15,7 @@ export function SignIn({
 }) {
   const [identifier, setIdentifier] = useState("");
   const [password, setPassword] = useState("");
-  const { errors, error, pending, form, submit } = useSubmit();
+  const { errors, error, pending, form, submit } = useSubmit(emailAsUsername);
 
   const onSubmit = submit(async () => {
     const token = await signIn(identifier.trim(), password);
@@ -25,14 +26,18 @@ export function SignIn({
   return (
     <main id="content" className="narrow">
       <Heading>Sign in</Heading>
-      {notice && <p className="notice">{notice}</p>}
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       <form ref={form} onSubmit={onSubmit} noValidate aria-label="Sign in">
         <Field
           label="Username or email"
           name="username"
           autoComplete="username"
           value={identifier}
-          error={errors.username ?? errors.email}
+          error={errors.username}
           onChange={(event) => setIdentifier(event.target.value)}
         />
         <Field
@@ -53,5 +58,17 @@ export function SignIn({
         New here? <Link to="sign-up">Create an account</Link>
       </p>
     </main>
+  );
+}
+
+/** The one field takes a username or an email: a problem with either belongs to it. */
+function emailAsUsername(error: ApiError): ApiError {
+  return new ApiError(
+    error.status,
+    error.code,
+    error.message,
+    error.fields.map((problem) =>
+      problem.field === "email" ? { ...problem, field: "username" } : problem,
+    ),
   );
 }

@@ -23,7 +23,7 @@ describe("SignUp", () => {
       },
     }));
     const user = userEvent.setup();
-    render(<SignUp onSignedIn={() => {}} />);
+    render(<SignUp onSignedIn={() => {}} onCreated={() => {}} />);
     await user.type(screen.getByLabelText("Username"), "ada");
     await user.type(screen.getByLabelText("Email"), "nope");
     await user.type(screen.getByLabelText("Password"), "short");
@@ -41,13 +41,30 @@ describe("SignUp", () => {
     expect(calls[0].body).toEqual({ username: "ada", email: "nope", password: "short" });
   });
 
+  it("sends someone whose account was made but not signed in to sign in, not to sign up again", async () => {
+    fakeApi((call) =>
+      call.path === "/api/v1/users"
+        ? { status: 201, body: { id: "u1", username: "ada", email: "ada@example.com" } }
+        : "drop",
+    );
+    const created = vi.fn();
+    const user = userEvent.setup();
+    render(<SignUp onSignedIn={() => {}} onCreated={created} />);
+    await user.type(screen.getByLabelText("Username"), "ada");
+    await user.type(screen.getByLabelText("Email"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "long enough password");
+    await user.click(screen.getByRole("button", { name: "Create account" }));
+    await waitFor(() => expect(created).toHaveBeenCalledOnce());
+    expect(created.mock.calls[0][0]).toMatch(/^Your account was created, but signing you in failed .*Sign in to continue\.$/);
+  });
+
   it("shows an error without fields as the form's alert", async () => {
     fakeApi(() => ({
       status: 429,
       body: { error: { code: "too_many_requests", message: "too many sign-ups; try again in 1 hour" } },
     }));
     const user = userEvent.setup();
-    render(<SignUp onSignedIn={() => {}} />);
+    render(<SignUp onSignedIn={() => {}} onCreated={() => {}} />);
     await user.click(screen.getByRole("button", { name: "Create account" }));
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toBe("Too many sign-ups; try again in 1 hour.");

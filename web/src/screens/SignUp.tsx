@@ -1,11 +1,19 @@
 import { useState } from "react";
 import { me, signIn, signUp } from "../api/bank";
+import { ApiError } from "../api/client";
 import { Field, FormMessage, SubmitButton, useSubmit } from "../components/forms";
 import { Heading } from "../components/Heading";
 import { Link } from "../components/Link";
 import type { Session } from "../session";
 
-export function SignUp({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+export function SignUp({
+  onSignedIn,
+  onCreated,
+}: {
+  onSignedIn: (session: Session) => void;
+  /** The account exists but signing in failed: the sign-in screen, with `message`. */
+  onCreated: (message: string) => void;
+}) {
   const [user, setUser] = useState({ username: "", email: "", full_name: "", password: "" });
   const { errors, error, pending, form, submit } = useSubmit();
   const set = (name: keyof typeof user) => (event: { target: { value: string } }) =>
@@ -19,8 +27,14 @@ export function SignUp({ onSignedIn }: { onSignedIn: (session: Session) => void 
       password: user.password,
       ...(fullName ? { full_name: fullName } : {}),
     });
-    const token = await signIn(user.username.trim(), user.password);
-    onSignedIn({ token: token.access_token, user: await me(token.access_token) });
+    try {
+      const token = await signIn(user.username.trim(), user.password);
+      onSignedIn({ token: token.access_token, user: await me(token.access_token) });
+    } catch (error) {
+      // Signing up again would only say the name is taken.
+      const why = error instanceof ApiError ? ` (${error.message})` : "";
+      onCreated(`Your account was created, but signing you in failed${why}. Sign in to continue.`);
+    }
   });
 
   return (

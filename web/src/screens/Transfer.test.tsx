@@ -28,7 +28,7 @@ describe("Transfer", () => {
     const send = screen.getByRole("button", { name: "Send money" });
 
     await user.click(send);
-    expect((await screen.findByRole("alert")).textContent).toMatch(/Trying again is safe/);
+    expect((await screen.findByRole("alert")).textContent).toMatch(/the bank carries out the same request at most once/);
     await user.click(send);
     await screen.findByText("Sent €12.50 from Everyday to Savings.");
 

@@ -4,6 +4,7 @@ import { useLoad } from "../api/useLoad";
 import { Field, LocalProblems, SelectField, useSubmit } from "../components/forms";
 import { MovementFields, NO_MOVEMENT, movementBody } from "../components/MovementFields";
 import { Heading } from "../components/Heading";
+import { LoadProblem } from "../components/LoadProblem";
 import { RetryKey, sendOnce } from "../idempotency";
 import { formatAmount } from "../money";
 import type { Session } from "../session";
@@ -52,7 +53,7 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
   return (
     <main id="content" className="narrow">
       <Heading>Transfer money</Heading>
-      {accounts.error && <p role="alert">{accounts.error}</p>}
+      <LoadProblem loaded={accounts} />
       {accounts.data && open.length === 0 && <p>Open an account before making a transfer.</p>}
       {source && (
         <form ref={form} onSubmit={onSubmit} noValidate aria-label="Transfer money">

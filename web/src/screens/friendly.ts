@@ -1,21 +1,34 @@
 import { ApiError } from "../api/client";
-import { formatAmount } from "../money";
 import type { Account } from "../api/types";
+import { formatAmount } from "../money";
+
+const holds = (account: Account | undefined) =>
+  account
+    ? ` ${account.name} holds ${formatAmount(account.balance, account.currency, account.currency_exponent)}.`
+    : "";
 
 /** The api's movement refusals in the words of someone holding the account. */
 export function movementError(from: Account | undefined) {
   return (error: ApiError): ApiError | string => {
     if (error.code === "insufficient_funds") {
-      const holds = from
-        ? ` ${from.name} holds ${formatAmount(from.balance, from.currency, from.currency_exponent)}.`
-        : "";
       return new ApiError(error.status, error.code, error.message, [
-        { field: "amount", message: `More than the account holds.${holds}` },
+        { field: "amount", message: `More than the account holds.${holds(from)}` },
       ]);
     }
-    if (error.status === 0 || error.status >= 500) {
-      return `${error.message} Trying again is safe: the money moves at most once.`;
+    if (error.code === "idempotency_key_in_use") {
+      return "This request is still being carried out. Wait a moment, then send it again from this form to see how it ended.";
+    }
+    if (error.unanswered) {
+      return "No answer came from the bank, so this may or may not have been done. Send it again from this form to find out: the bank carries out the same request at most once.";
     }
     return error;
   };
+}
+
+/** Closing refused because money is left: say how much, in the account's units. */
+export function closingError(account: Account) {
+  return (error: ApiError): ApiError | string =>
+    error.code === "account_not_empty"
+      ? `Only an empty account can be closed: move its money out first.${holds(account)}`
+      : error;
 }
