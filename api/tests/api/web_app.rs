@@ -157,8 +157,6 @@ async fn every_flow_of_the_app_works_in_a_real_browser(pool: PgPool) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    // Shown with the test's output (on failure, or with --nocapture).
-    println!("{report}");
     assert!(
         output.status.success(),
         "the browser tests failed:\n{report}"
