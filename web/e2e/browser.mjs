@@ -1,7 +1,8 @@
 // The browser side of the end-to-end tests: Debian's Chromium driven by playwright-core
 // (no browser download), a page that records its console, and a step wrapper that, on
 // failure, saves a screenshot and prints the console into the test output.
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -51,6 +52,28 @@ export async function screenshot(page, name) {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * A screen reached in a flow: its screenshot, and an accessibility check of it with
+ * axe-core (labels, names, contrast, landmarks, ARIA use). Fails on any serious or
+ * critical finding, naming the rule and the elements.
+ */
+export async function screen(page, name) {
+  await screenshot(page, name);
+  // Evaluated through the debugging protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE);
+  const findings = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  if (findings.length > 0) {
+    throw new Error(`accessibility problems on the ${name} screen:\n${findings.join("\n")}`);
+  }
 }
 
 /** Runs one step; on failure, the page as it was and everything the console said. The

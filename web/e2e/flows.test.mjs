@@ -3,7 +3,7 @@
 // one browser page and run in order, as one person's visit.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually, openBrowser, openPage, screenshot, step } from "./browser.mjs";
+import { eventually, openBrowser, openPage, screen, step } from "./browser.mjs";
 
 const run = Date.now().toString(36);
 const person = { username: `ada_${run}`, email: `ada_${run}@example.com`, password: "a long enough passphrase" };
@@ -55,7 +55,7 @@ describe("the web app", () => {
     await page.goto("/app/accounts");
     await heading("Sign in").waitFor();
     assert.match(page.url(), /\/app\/sign-in$/);
-    await screenshot(page, "sign-in");
+    await screen(page, "sign-in");
 
     await page.getByRole("link", { name: "Create an account" }).click();
     await heading("Create your account").waitFor();
@@ -68,7 +68,7 @@ describe("the web app", () => {
     assert.match(await fieldError("Email"), /email/i);
     assert.match(await fieldError("Password"), /8 to 128 characters/);
     assert.equal(await focusedLabel(), "Username", "focus moves to the first field in error");
-    await screenshot(page, "sign-up-errors");
+    await screen(page, "sign-up-errors");
 
     await page.getByLabel("Username", { exact: true }).fill(person.username);
     await page.getByLabel("Email", { exact: true }).fill(person.email);
@@ -90,7 +90,7 @@ describe("the web app", () => {
     const alert = page.getByRole("alert");
     await alert.waitFor();
     assert.equal((await alert.textContent()).trim(), "Invalid username, email or password.");
-    await screenshot(page, "sign-in-failed");
+    await screen(page, "sign-in-failed");
 
     // The keyboard alone: from the heading, Tab reaches the fields and the button in order.
     await heading("Sign in").focus();
@@ -154,7 +154,7 @@ describe("the web app", () => {
     await eventually("two statement lines", async () => (await rows.count()) === 3);
     assert.match(await rows.nth(1).textContent(), /Withdrawal.*-€20\.00.*€80\.50/);
     assert.match(await rows.nth(2).textContent(), /Salary.*€100\.50.*€100\.50/);
-    await screenshot(page, "account");
+    await screen(page, "account");
   });
 
   it("transfers once, even when a click is retried after the answer was lost", async () => {
@@ -193,7 +193,7 @@ describe("the web app", () => {
     assert.ok(keys[0], "the transfer sends an Idempotency-Key");
     assert.equal(keys[1], keys[0], "the retry sends the same key");
     assert.equal(replayed, "true", "the api answered the retry from the first transfer");
-    await screenshot(page, "transfer");
+    await screen(page, "transfer");
 
     assert.equal(await balanceOf("Savings"), "€30.25", "the money moved once");
     assert.equal(await balanceOf("Everyday"), "€50.25");
@@ -209,7 +209,7 @@ describe("the web app", () => {
       /More than the account holds\. Everyday holds €50\.25\./.test(await fieldError("Amount (EUR)")),
     );
     assert.equal(await focusedLabel(), "Amount (EUR)");
-    await screenshot(page, "transfer-overdrawn");
+    await screen(page, "transfer-overdrawn");
     assert.equal(await balanceOf("Everyday"), "€50.25");
   });
 
@@ -246,7 +246,7 @@ describe("the web app", () => {
       await eventually("their unread count", async () =>
         (await them.getByTestId("unread").textContent()).startsWith("1"), 20000);
       assert.equal(await them.evaluate(() => window.stillTheSamePage), true, "no reload happened");
-      await screenshot(them, "received");
+      await screen(them, "received");
     } catch (error) {
       process.stderr.write(`--- the other person's browser console:\n${other.console.join("\n")}\n`);
       throw error;
@@ -270,7 +270,7 @@ describe("the web app", () => {
     await eventually("all three movements notified", async () =>
       (await page.getByRole("list").last().getByRole("listitem").count()) >= 3,
     20000);
-    await screenshot(page, "notifications");
+    await screen(page, "notifications");
 
     await button("Mark all as read").click();
     await page.getByText("Nothing unread.").waitFor();
@@ -302,7 +302,7 @@ describe("the web app", () => {
     );
     await page.getByRole("link", { name: "← All accounts" }).click();
     await heading("Your accounts").waitFor();
-    await screenshot(page, "accounts");
+    await screen(page, "accounts");
   });
 
   it("signs out everywhere", async () => {
