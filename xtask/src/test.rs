@@ -56,6 +56,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "tools for the chart, image, load and browser tests (helm, kubectl, kubernetes-validate, podman or docker, wrk, chromium)",
     );
     let tools = crate::tools::Tools::ensure()?;
+    let chromium = tools.chromium.as_ref().context(
+        "the web app's browser tests need Chromium: install it (Debian/Ubuntu: apt-get install chromium)",
+    )?;
 
     project::step("Redis for the tests");
     let redis = crate::redis::Redis::provide(tools.redis_server.as_deref())?;
@@ -89,9 +92,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     project::step("the web app's component tests (vitest)");
     crate::web_app::component_tests()?;
-    let chromium = tools.chromium.as_ref().context(
-        "the web app's browser tests need Chromium: install it (Debian/Ubuntu: apt-get install chromium)",
-    )?;
 
     project::step("cargo test");
     let extra = &args.cargo_test_args;
