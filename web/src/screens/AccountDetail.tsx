@@ -12,6 +12,7 @@ import { RetryKey, sendOnce } from "../idempotency";
 import { formatAmount } from "../money";
 import type { Session } from "../session";
 import { closingError, movementError } from "./friendly";
+import { mergeEntries, withNewestPage } from "../statement";
 
 export function AccountDetail({
   session,
@@ -119,13 +120,15 @@ function Statement({
   version: string;
 }) {
   const first = useLoad(() => entries(session.token, account.id), version);
-  const [more, setMore] = useState<{ version: string; entries: Entry[]; next?: string }>({
-    version,
-    entries: [],
-  });
-  const extra = more.version === version ? more : { version, entries: [], next: undefined };
-  const shown = [...(first.data?.entries ?? []), ...extra.entries];
-  const next = extra.entries.length > 0 ? extra.next : first.data?.next;
+  // Entries never change once written: the pages loaded so far stay, and a reload of the
+  // newest page adds to the top, so a new movement does not take away the older pages
+  // someone is reading.
+  const [statement, setStatement] = useState<{ entries: Entry[]; next?: string }>({ entries: [] });
+  useEffect(() => {
+    if (first.data) setStatement((known) => withNewestPage(known, first.data!));
+  }, [first.data]);
+  const shown = statement.entries;
+  const next = statement.next;
   const money = (minor: number) => formatAmount(minor, account.currency, account.currency_exponent);
 
   const [loading, setLoading] = useState(false);
@@ -136,7 +139,10 @@ function Statement({
     setMoreError(null);
     try {
       const page = await entries(session.token, account.id, next);
-      setMore({ version, entries: [...extra.entries, ...page.entries], next: page.next });
+      setStatement((known) => ({
+        entries: mergeEntries(known.entries, page.entries),
+        next: page.next,
+      }));
     } catch (error) {
       setMoreError(error instanceof ApiError ? error.message : "Could not load older movements.");
     } finally {
