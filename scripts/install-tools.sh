@@ -2,15 +2,17 @@
 # Installs the tools the chart and the deployer need (helm, kubectl, the Kubernetes
 # manifest validator and the security scanner) into .tools/ at the repository root, unless suitable versions are
 # already there or on PATH. Versions are pinned and downloads are checked against sha256.
-# A container engine (podman or docker, for `cargo xtask build` and the image tests) and
-# wrk (an HTTP load generator), redis-server and rabbitmq-server (throwaway servers for
-# tests) and chromium (the web app's browser tests) come from the
-# system: when missing, they are installed with
-# apt-get if this runs as root on Debian or Ubuntu; otherwise the script says what to install.
+# A container engine (podman or docker, for `cargo xtask build` and the image tests), wrk
+# (an HTTP load generator), redis-server and rabbitmq-server (throwaway servers for tests)
+# and, with --with-browser, chromium (the web app's browser tests) come from the system:
+# when missing, they are installed with apt-get if this runs as root on Debian or Ubuntu;
+# otherwise the script says what to install.
 #
-# Usage: scripts/install-tools.sh [--pinned] [--print-paths]
+# Usage: scripts/install-tools.sh [--pinned] [--with-browser] [--print-paths]
 #   --pinned       use exactly the pinned helm and kubectl, installed into .tools/bin, never
 #                  another version from PATH (the deploy tests run the versions they target)
+#   --with-browser also install chromium when missing (the web app's browser tests; only
+#                  `cargo xtask test` asks): $CHROMIUM, when set, names the browser to use
 #   --print-paths  print `name=path` lines on stdout (what `cargo xtask` reads)
 #
 # Sources, in order: what is installed already; the official release downloads; on
@@ -36,11 +38,13 @@ TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
 PRINT_PATHS=false
 PINNED=false
+WITH_BROWSER=false
 for option in "$@"; do
   case "$option" in
     --print-paths) PRINT_PATHS=true ;;
     --pinned) PINNED=true ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --with-browser) WITH_BROWSER=true ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-tools: unknown option '$option' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -212,7 +216,25 @@ ensure_system_tool redis-server redis-server "the shared attempt limits"; REDIS_
 # rabbitmq-server: a throwaway RabbitMQ for `cargo xtask test` and `up` when AMQP_URL is unset.
 ensure_system_tool rabbitmq-server rabbitmq-server "the worker's event delivery"; RABBITMQ_SERVER="$RESULT"
 # chromium: the browser the web app's end-to-end tests drive (no browser is downloaded).
-ensure_system_tool chromium chromium "the web app's browser tests"; CHROMIUM="$RESULT"
+# Only the tests need it, so only they install it, and a failed install is reported,
+# not fatal: the test command then stops with one line saying what to install.
+if [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ]; then
+  :
+elif [ -n "${CHROMIUM:-}" ] && $WITH_BROWSER; then
+  die "CHROMIUM=$CHROMIUM is not an executable file; point it at a Chromium binary"
+elif command -v chromium >/dev/null; then
+  CHROMIUM="$(command -v chromium)"
+elif $WITH_BROWSER && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing chromium with apt-get (the web app's browser tests)"
+  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2; then
+    CHROMIUM="$(command -v chromium || true)"
+  else
+    say "apt-get could not install chromium; install Chromium yourself and set CHROMIUM to its path"
+    CHROMIUM=""
+  fi
+else
+  CHROMIUM=""
+fi
 
 if $PRINT_PATHS; then
   printf 'helm=%s\nkubectl=%s\nkubernetes-validate=%s\nscanner=%s\nengine=%s\nwrk=%s\nredis-server=%s\nrabbitmq-server=%s\nchromium=%s\n' "$HELM" "$KUBECTL" "$VALIDATE" "$SCANNER_BIN" "$ENGINE" "$WRK" "$REDIS_SERVER" "$RABBITMQ_SERVER" "$CHROMIUM"

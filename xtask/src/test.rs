@@ -55,10 +55,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     project::step(
         "tools for the chart, image, load and browser tests (helm, kubectl, kubernetes-validate, podman or docker, wrk, chromium)",
     );
-    let tools = crate::tools::Tools::ensure()?;
+    let tools = crate::tools::Tools::ensure_with_browser()?;
     let chromium = tools.chromium.as_ref().context(
-        "the web app's browser tests need Chromium: install it (Debian/Ubuntu: apt-get install chromium)",
+        "the web app's browser tests need Chromium: install it (Debian: apt-get install chromium) or set CHROMIUM to its path",
     )?;
+
+    // Before the long builds: they need Node.js and the packages too.
+    project::step("the web app's component tests (vitest)");
+    crate::web_app::component_tests()?;
 
     project::step("Redis for the tests");
     let redis = crate::redis::Redis::provide(tools.redis_server.as_deref())?;
@@ -89,9 +93,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         allow_dirty: true,
         binary: None,
     })?;
-
-    project::step("the web app's component tests (vitest)");
-    crate::web_app::component_tests()?;
 
     project::step("cargo test");
     let extra = &args.cargo_test_args;

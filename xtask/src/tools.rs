@@ -28,9 +28,19 @@ pub struct Tools {
 impl Tools {
     /// Runs the installer (a no-op when everything is in place) and reads the paths.
     pub fn ensure() -> anyhow::Result<Self> {
+        Self::install(&[])
+    }
+
+    /// The same, and Chromium for the web app's browser tests (installed when missing).
+    pub fn ensure_with_browser() -> anyhow::Result<Self> {
+        Self::install(&["--with-browser"])
+    }
+
+    fn install(options: &[&str]) -> anyhow::Result<Self> {
         let script = crate::project::root().join("scripts/install-tools.sh");
         let output = Command::new("bash")
             .arg(&script)
+            .args(options)
             .arg("--print-paths")
             .stderr(std::process::Stdio::inherit())
             .output()

@@ -2,7 +2,7 @@
 //! check, then Vite into `web/dist`, which the api embeds) and its component tests. Every
 //! npm command goes through [`npm`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
@@ -10,18 +10,61 @@ use anyhow::{Context, bail};
 
 use crate::project;
 
-/// Vite 8 needs this Node.js or later.
-const NODE_MINIMUM: (u32, u32) = (20, 19);
+/// The Node.js releases every package in the lockfile accepts (Vite 8, Vitest 4 and jsdom
+/// name these in their `engines`; `.npmrc` makes npm hold to them).
+const NODE_SUPPORTED: &str = "20.19+, 22.13+ or 24+";
 
 pub fn folder() -> PathBuf {
     project::root().join("web")
 }
 
-/// `web/dist`: packages installed when the lockfile changed, then type checked and built.
+/// What `npm run build` reads: when none of it is newer than `web/dist`, the build is
+/// current and is left alone (a new build rewrites every file, and the api, which embeds
+/// them, would be compiled again for nothing).
+const BUILD_INPUTS: [&str; 7] = [
+    "src",
+    "public",
+    "index.html",
+    "vite.config.ts",
+    "tsconfig.json",
+    "package.json",
+    "package-lock.json",
+];
+
+/// `web/dist`: packages installed when the lockfile changed, then type checked and built
+/// when a source changed since the last build.
 pub fn build() -> anyhow::Result<()> {
     ensure_packages()?;
+    let web = folder();
+    let inputs = BUILD_INPUTS
+        .iter()
+        .filter_map(|input| newest_in(&web.join(input)))
+        .max();
+    if build_current(inputs, modified(&web.join("dist/index.html"))) {
+        project::step("the web app: web/dist is up to date");
+        return Ok(());
+    }
     project::step("the web app: type check and build (web/dist)");
     npm(&["run", "build"], "building the web app")
+}
+
+/// Whether a build made at `built` is newer than every input (changed at `inputs`).
+pub fn build_current(inputs: Option<SystemTime>, built: Option<SystemTime>) -> bool {
+    matches!((inputs, built), (Some(inputs), Some(built)) if built >= inputs)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of `path` or anything below it.
+fn newest_in(path: &Path) -> Option<SystemTime> {
+    let children = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| newest_in(&entry.path()));
+    modified(path).into_iter().chain(children).max()
 }
 
 /// Vitest's component tests.
@@ -34,9 +77,8 @@ pub fn component_tests() -> anyhow::Result<()> {
 fn ensure_packages() -> anyhow::Result<()> {
     check_node()?;
     let web = folder();
-    let modified = |path: PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let lockfile = modified(web.join("package-lock.json"));
-    let installed = modified(web.join("node_modules/.package-lock.json"));
+    let lockfile = modified(&web.join("package-lock.json"));
+    let installed = modified(&web.join("node_modules/.package-lock.json"));
     if packages_current(lockfile, installed) {
         return Ok(());
     }
@@ -70,10 +112,7 @@ fn check_node() -> anyhow::Result<()> {
 }
 
 fn node_missing() -> String {
-    let (major, minor) = NODE_MINIMUM;
-    format!(
-        "the web app needs Node.js {major}.{minor} or later with npm: install them and run this again"
-    )
+    format!("the web app needs Node.js {NODE_SUPPORTED} with npm: install them and run this again")
 }
 
 /// Why `node --version`'s answer is not good enough, if it is not.
@@ -84,11 +123,15 @@ pub fn node_version_problem(version: &str) -> Option<String> {
         .split('.')
         .map_while(|part| part.parse().ok())
         .collect();
-    let (major, minor) = NODE_MINIMUM;
+    let supported = |major: u32, minor: u32| match major {
+        20 => minor >= 19,
+        22 => minor >= 13,
+        major => major >= 24,
+    };
     match parts.as_slice() {
-        [found_major, found_minor, ..] if (*found_major, *found_minor) >= NODE_MINIMUM => None,
+        [major, minor, ..] if supported(*major, *minor) => None,
         [_, _, ..] => Some(format!(
-            "the web app needs Node.js {major}.{minor} or later; this is {text}: upgrade Node.js and run this again"
+            "the web app needs Node.js {NODE_SUPPORTED}; this is {text}: install a supported release and run this again"
         )),
         _ => Some(node_missing()),
     }
@@ -126,15 +169,29 @@ mod tests {
     }
 
     #[test]
-    fn node_must_be_new_enough_for_vite() {
-        assert_eq!(node_version_problem("v20.19.0\n"), None);
-        assert_eq!(node_version_problem("v22.1.0"), None);
-        let old = node_version_problem("v18.19.1").unwrap();
-        assert!(
-            old.contains("20.19 or later") && old.contains("v18.19.1"),
-            "{old}"
-        );
-        assert!(node_version_problem("v20.11.0").is_some());
+    fn node_must_be_a_release_every_package_accepts() {
+        for good in ["v20.19.0\n", "v20.20.2", "v22.13.0", "v24.0.0", "v26.1.0"] {
+            assert_eq!(node_version_problem(good), None, "{good}");
+        }
+        for bad in ["v18.19.1", "v20.11.0", "v21.7.3", "v22.12.0", "v23.11.0"] {
+            let problem = node_version_problem(bad).unwrap();
+            assert!(
+                problem.contains("20.19+, 22.13+ or 24+") && problem.contains(bad),
+                "{problem}"
+            );
+        }
         assert!(node_version_problem("garbage").unwrap().contains("install"));
+    }
+
+    #[test]
+    fn a_build_newer_than_every_input_is_kept() {
+        let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let later = then + Duration::from_secs(5);
+        assert!(build_current(Some(then), Some(later)));
+        assert!(
+            !build_current(Some(later), Some(then)),
+            "a source changed since"
+        );
+        assert!(!build_current(Some(then), None), "never built");
     }
 }

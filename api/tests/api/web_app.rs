@@ -117,7 +117,7 @@ fn browser_prerequisites() -> Result<PathBuf, String> {
         std::env::var("API_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).is_file() {
         return Err(format!(
-            "no Chromium at {chromium}: install it (Debian/Ubuntu: apt-get install chromium) or set API_TEST_CHROMIUM"
+            "no Chromium at {chromium}: install it (Debian: apt-get install chromium) or set API_TEST_CHROMIUM to its path"
         ));
     }
     Ok(PathBuf::from(chromium))
@@ -149,7 +149,7 @@ async fn every_flow_of_the_app_works_in_a_real_browser(pool: PgPool) {
     let output = tokio::time::timeout(Duration::from_secs(300), run)
         .await
         .expect("the browser tests finished within 5 minutes")
-        .expect("node runs (install Node.js 20 or later)");
+        .expect("node runs (install Node.js 20.19+, 22.13+ or 24+)");
     worker.stop().await;
     names.remove().await;
     let report = format!(
