@@ -81,15 +81,24 @@ enum Retry {
 
 impl Api {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(StatusCode, Value), String> {
-        let response = request.send().await.map_err(|err| describe(&err))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|err| describe(&err))?;
+        let (status, text) = self.send_text(request).await?;
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         Ok((status, body))
+    }
+
+    /// The status and the body as text, whatever its type.
+    async fn send_text(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, String), String> {
+        let response = request.send().await.map_err(|err| describe(&err))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|err| describe(&err))?;
+        Ok((status, text))
     }
 
     fn url(&self, path: &str) -> String {
@@ -172,17 +181,10 @@ impl Api {
 
     /// GET `path` as text, failing on any status but 200.
     async fn fetch_text(&self, path: &str) -> Result<String, String> {
-        let response = self
-            .client
-            .get(self.url(path))
-            .send()
+        let (status, text) = self
+            .send_text(self.client.get(self.url(path)))
             .await
             .map_err(|err| format!("GET {path}: {err}"))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| format!("GET {path}: reading the body: {err}"))?;
         if status != StatusCode::OK {
             let hint = if text.contains("cargo xtask build") {
                 "; this api was built without the web app: build it with `cargo xtask build`"
