@@ -61,3 +61,11 @@ export function formatAmount(
     return `${value} ${currency}`;
   }
 }
+
+/** Minor units in an account's currency, e.g. its balance. */
+export function formatIn(
+  account: { currency: string; currency_exponent: number },
+  minor: number,
+): string {
+  return formatAmount(minor, account.currency, account.currency_exponent);
+}

@@ -9,7 +9,7 @@ import { Heading } from "../components/Heading";
 import { LoadProblem } from "../components/LoadProblem";
 import { Link } from "../components/Link";
 import { RetryKey, sendOnce } from "../idempotency";
-import { formatAmount } from "../money";
+import { formatIn } from "../money";
 import type { Session } from "../session";
 import { closingError, movementError } from "./friendly";
 import { mergeEntries, withNewestPage } from "../statement";
@@ -27,7 +27,7 @@ export function AccountDetail({
   const account = useLoad(() => readAccount(session.token, id), `${id}:${changes}:${moved}`);
   const current = account.data;
   const money = (minor: number) =>
-    current ? formatAmount(minor, current.currency, current.currency_exponent) : "";
+    current ? formatIn(current, minor) : "";
 
   return (
     <main id="content">
@@ -85,7 +85,7 @@ function MovementForm({
       send(session.token, account.id, body, key),
     );
     setInput(NO_MOVEMENT);
-    const shown = formatAmount(movement.amount, account.currency, account.currency_exponent);
+    const shown = formatIn(account, movement.amount);
     setDone(kind === "deposit" ? `Deposited ${shown}.` : `Withdrew ${shown}.`);
     onMoved();
   });
@@ -129,7 +129,7 @@ function Statement({
   }, [first.data]);
   const shown = statement.entries;
   const next = statement.next;
-  const money = (minor: number) => formatAmount(minor, account.currency, account.currency_exponent);
+  const money = (minor: number) => formatIn(account, minor);
 
   const [loading, setLoading] = useState(false);
   const [moreError, setMoreError] = useState<string | null>(null);

@@ -5,7 +5,7 @@ import { Field, FormMessage, SubmitButton, SelectField, useSubmit } from "../com
 import { Heading } from "../components/Heading";
 import { LoadProblem } from "../components/LoadProblem";
 import { Link } from "../components/Link";
-import { formatAmount } from "../money";
+import { formatIn } from "../money";
 import type { Session } from "../session";
 
 export function Accounts({ session, changes }: { session: Session; changes: number }) {
@@ -37,7 +37,7 @@ export function Accounts({ session, changes }: { session: Session; changes: numb
                 </th>
                 <td>{account.currency}</td>
                 <td className="number">
-                  {formatAmount(account.balance, account.currency, account.currency_exponent)}
+                  {formatIn(account, account.balance)}
                 </td>
               </tr>
             ))}

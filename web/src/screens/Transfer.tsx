@@ -6,7 +6,7 @@ import { MovementFields, NO_MOVEMENT, movementBody } from "../components/Movemen
 import { Heading } from "../components/Heading";
 import { LoadProblem } from "../components/LoadProblem";
 import { RetryKey, sendOnce } from "../idempotency";
-import { formatAmount } from "../money";
+import { formatIn } from "../money";
 import type { Session } from "../session";
 import { movementError } from "./friendly";
 
@@ -44,7 +44,7 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
     const movement = await sendOnce(keys.current, body, (key) => transfer(session.token, body, key));
     const recipient = open.find((account) => account.id === toId)?.name ?? "the other account";
     setDone(
-      `Sent ${formatAmount(movement.amount, source.currency, source.currency_exponent)} from ${source.name} to ${recipient}.`,
+      `Sent ${formatIn(source, movement.amount)} from ${source.name} to ${recipient}.`,
     );
     setInput(NO_MOVEMENT);
     setMoved((n) => n + 1);
@@ -67,7 +67,7 @@ export function Transfer({ session, changes }: { session: Session; changes: numb
             {open.map((account) => (
               <option key={account.id} value={account.id}>
                 {account.name} ·{" "}
-                {formatAmount(account.balance, account.currency, account.currency_exponent)}
+                {formatIn(account, account.balance)}
               </option>
             ))}
           </SelectField>

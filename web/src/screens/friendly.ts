@@ -1,10 +1,10 @@
 import { ApiError } from "../api/client";
 import type { Account } from "../api/types";
-import { formatAmount } from "../money";
+import { formatIn } from "../money";
 
 const holds = (account: Account | undefined) =>
   account
-    ? ` ${account.name} holds ${formatAmount(account.balance, account.currency, account.currency_exponent)}.`
+    ? ` ${account.name} holds ${formatIn(account, account.balance)}.`
     : "";
 
 /** The api's movement refusals in the words of someone holding the account. */
