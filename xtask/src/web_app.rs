@@ -40,7 +40,7 @@ pub fn build() -> anyhow::Result<()> {
         .iter()
         .filter_map(|input| newest_in(&web.join(input)))
         .max();
-    if build_current(inputs, modified(&web.join("dist/index.html"))) {
+    if made_since(inputs, modified(&web.join("dist/index.html"))) {
         project::step("the web app: web/dist is up to date");
         return Ok(());
     }
@@ -48,9 +48,10 @@ pub fn build() -> anyhow::Result<()> {
     npm(&["run", "build"], "building the web app")
 }
 
-/// Whether a build made at `built` is newer than every input (changed at `inputs`).
-pub fn build_current(inputs: Option<SystemTime>, built: Option<SystemTime>) -> bool {
-    matches!((inputs, built), (Some(inputs), Some(built)) if built >= inputs)
+/// Whether what was made from some sources (a build, an install) at `made` is at least as
+/// new as the newest of them, changed at `sources`; never when either time is unknown.
+pub fn made_since(sources: Option<SystemTime>, made: Option<SystemTime>) -> bool {
+    matches!((sources, made), (Some(sources), Some(made)) if made >= sources)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -79,7 +80,7 @@ fn ensure_packages() -> anyhow::Result<()> {
     let web = folder();
     let lockfile = modified(&web.join("package-lock.json"));
     let installed = modified(&web.join("node_modules/.package-lock.json"));
-    if packages_current(lockfile, installed) {
+    if made_since(lockfile, installed) {
         return Ok(());
     }
     project::step("the web app's packages (npm ci, from web/package-lock.json)");
@@ -87,14 +88,6 @@ fn ensure_packages() -> anyhow::Result<()> {
         &["ci", "--no-audit", "--no-fund"],
         "installing the web app's packages",
     )
-}
-
-/// Whether the installed packages are as new as the lockfile.
-pub fn packages_current(lockfile: Option<SystemTime>, installed: Option<SystemTime>) -> bool {
-    match (lockfile, installed) {
-        (Some(lockfile), Some(installed)) => installed >= lockfile,
-        _ => false,
-    }
 }
 
 fn check_node() -> anyhow::Result<()> {
@@ -159,13 +152,17 @@ mod tests {
 
     use super::*;
 
+    /// One rule for the packages (against the lockfile) and the build (against its sources).
     #[test]
-    fn packages_are_installed_again_when_the_lockfile_is_newer() {
+    fn what_was_made_is_kept_only_while_no_source_is_newer() {
         let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let later = then + Duration::from_secs(5);
-        assert!(packages_current(Some(then), Some(later)));
-        assert!(!packages_current(Some(later), Some(then)));
-        assert!(!packages_current(Some(then), None), "nothing installed yet");
+        assert!(made_since(Some(then), Some(later)));
+        assert!(
+            !made_since(Some(later), Some(then)),
+            "a source changed since"
+        );
+        assert!(!made_since(Some(then), None), "never installed or built");
     }
 
     #[test]
@@ -181,17 +178,5 @@ mod tests {
             );
         }
         assert!(node_version_problem("garbage").unwrap().contains("install"));
-    }
-
-    #[test]
-    fn a_build_newer_than_every_input_is_kept() {
-        let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let later = then + Duration::from_secs(5);
-        assert!(build_current(Some(then), Some(later)));
-        assert!(
-            !build_current(Some(later), Some(then)),
-            "a source changed since"
-        );
-        assert!(!build_current(Some(then), None), "never built");
     }
 }
